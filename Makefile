@@ -1,0 +1,89 @@
+# remoteio: build the preload library, its wrapper, its tests and tools.
+#
+#   make            build/libremoteio.so and build/remoteio
+#   make check      the whole test suite (tests/run.sh)
+#   make asan       the suite against an ASan+UBSan build (build-asan/)
+#   make tsan       the concurrency tests against a TSan build (build-tsan/)
+#   make fuzz       short libFuzzer runs of the parsers (FUZZ_SECONDS each)
+#   make bench      the benchmark (tests/bench/), not part of the suite
+#   make soak       the long fault-injection run (minutes), not part of the suite
+#   make examples   run examples/ against a local origin
+#   make demo       the README's first command
+
+CC       ?= cc
+BUILD    ?= build
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
+CPPFLAGS := -D_GNU_SOURCE -Ishim
+SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN)
+LIBS     := -lcurl -ldl -pthread
+
+SHIM_SRC := $(sort $(wildcard shim/*.c))
+SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(sort $(wildcard tests/c/*.c))
+TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+# Objects the standalone unit tests may link (no interposition in them).
+UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
+            $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o
+
+all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
+
+$(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libremoteio.so: $(SHIM_OBJ)
+	$(CC) -shared $(SHIM_CFLAGS) $(CFLAGS) -o $@ $^ $(LIBS) -Wl,-z,nodelete
+
+$(BUILD)/remoteio: tools/remoteio.in | $(BUILD)
+	sed 's|@LIBDIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@
+
+# Unit tests (unit-*.c) link the parser objects; the others are plain programs
+# run under the shim by the shell tests.
+$(BUILD)/tests/unit-%: tests/c/unit-%.c $(UNIT_OBJ) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
+$(BUILD)/tests/%: tests/c/%.c | $(BUILD)/tests
+	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $<
+$(BUILD)/tests/%-fo64: tests/c/%.c | $(BUILD)/tests
+	$(CC) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -std=gnu11 $(WARN) -O2 -pthread -o $@ $<
+
+tests: $(TEST_BIN) $(BUILD)/tests/interpose-fo64
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+check: all tests
+	tests/run.sh
+
+# Sanitizer builds: the runtime must come first in LD_PRELOAD.
+ASAN_RT = $(shell $(CC) -print-file-name=libasan.so)
+UBSAN_RT = $(shell $(CC) -print-file-name=libubsan.so)
+TSAN_RT = $(shell $(CC) -print-file-name=libtsan.so)
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all tests
+	REMOTEIO_PRELOAD="$(ASAN_RT) $(UBSAN_RT) $(abspath build-asan)/libremoteio.so" \
+	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=0:exitcode=86 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
+	REMOTEIO_TEST_BUILD=build-asan tests/run.sh $(T)
+tsan:
+	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread" all tests
+	REMOTEIO_PRELOAD="$(TSAN_RT) $(abspath build-tsan)/libremoteio.so" \
+	TSAN_OPTIONS=halt_on_error=1:exitcode=86:report_signal_unsafe=0 \
+	REMOTEIO_TEST_BUILD=build-tsan tests/run.sh $(or $(T),concurrency)
+
+FUZZ_SECONDS ?= 30
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: all
+	tests/bench/run.sh
+soak: all
+	tests/soak.sh
+examples: all
+	examples/run-all.sh
+demo: all
+	./demo.sh
+
+clean:
+	rm -rf build build-asan build-tsan build-fuzz
+
+.PHONY: all tests check asan tsan fuzz bench soak examples demo clean

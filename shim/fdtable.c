@@ -1,0 +1,96 @@
+/* fdtable.c: see fdtable.h. */
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fdtable.h"
+#include "vfile.h"
+
+_Atomic(struct vfile *) fdtable_slots[FDTABLE_SIZE];
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER; /* serialises slot changes */
+
+static bool is_vfile(const struct vfile *v)
+{
+    return v != NULL && v != FD_INTERNAL_SOCKET && v != FD_INTERNAL_OTHER;
+}
+
+struct vfile *fdtable_get(int fd)
+{
+    if ((unsigned)fd >= FDTABLE_SIZE)
+        return NULL;
+    pthread_mutex_lock(&slots_lock);
+    struct vfile *v = atomic_load_explicit(&fdtable_slots[fd], memory_order_relaxed);
+    if (is_vfile(v))
+        vfile_ref(v);
+    else
+        v = NULL;
+    pthread_mutex_unlock(&slots_lock);
+    return v;
+}
+
+struct vfile *fdtable_set(int fd, struct vfile *v)
+{
+    if ((unsigned)fd >= FDTABLE_SIZE)
+        return NULL;
+    vfile_ref(v);
+    pthread_mutex_lock(&slots_lock);
+    struct vfile *old = atomic_exchange(&fdtable_slots[fd], v);
+    pthread_mutex_unlock(&slots_lock);
+    return is_vfile(old) ? old : NULL;
+}
+
+struct vfile *fdtable_clear(int fd)
+{
+    if ((unsigned)fd >= FDTABLE_SIZE)
+        return NULL;
+    pthread_mutex_lock(&slots_lock);
+    struct vfile *old = atomic_exchange(&fdtable_slots[fd], NULL);
+    pthread_mutex_unlock(&slots_lock);
+    return is_vfile(old) ? old : NULL;
+}
+
+static void mark(int fd, struct vfile *marker)
+{
+    if ((unsigned)fd < FDTABLE_SIZE)
+        atomic_store(&fdtable_slots[fd], marker);
+}
+
+void fdtable_mark_internal(int fd)
+{
+    mark(fd, FD_INTERNAL_OTHER);
+}
+
+void fdtable_mark_internal_socket(int fd)
+{
+    mark(fd, FD_INTERNAL_SOCKET);
+}
+
+void fdtable_unmark_internal(int fd)
+{
+    mark(fd, NULL);
+}
+
+void fdtable_close_internal_sockets(void)
+{
+    for (int fd = 0; fd < FDTABLE_SIZE; fd++) {
+        if (atomic_load_explicit(&fdtable_slots[fd], memory_order_relaxed) == FD_INTERNAL_SOCKET) {
+            atomic_store(&fdtable_slots[fd], NULL);
+            syscall(SYS_close, fd);
+        }
+    }
+}
+
+void fdtable_atfork_prepare(void)
+{
+    pthread_mutex_lock(&slots_lock);
+}
+
+void fdtable_atfork_parent(void)
+{
+    pthread_mutex_unlock(&slots_lock);
+}
+
+void fdtable_atfork_child(void)
+{
+    pthread_mutex_init(&slots_lock, NULL);
+}

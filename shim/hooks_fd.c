@@ -1,0 +1,391 @@
+/* hooks_fd.c: descriptor management on virtual files (close, dup, fcntl, locks) and the
+ * calls a read-only file refuses (writes) or accepts as no-ops (sync, advice).
+ *
+ * The kernel descriptor of a vfile is real, so dup/close work on it as usual; these hooks
+ * keep the slots in step: a duplicate shares the vfile (and so the offset), a close
+ * drops a reference.  The shim's own descriptors are invisible to the program: closing
+ * one fails with EBADF as if it were not open, and close_range/closefrom skip them. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "object.h"
+#include "shim.h"
+
+static int pass_close(int fd)
+{
+    return REAL(close) ? real.close(fd) : (int)syscall(SYS_close, fd);
+}
+
+EXPORT int close(int fd)
+{
+    struct vfile *slot = fdtable_peek(fd);
+    if (__builtin_expect(slot == NULL, 1))
+        return pass_close(fd);
+    if (slot == FD_INTERNAL_SOCKET || slot == FD_INTERNAL_OTHER) {
+        if (shim_depth > 0)
+            return pass_close(fd);
+        errno = EBADF;
+        return -1;
+    }
+    struct vfile *v = fdtable_clear(fd);
+    int rc = pass_close(fd);
+    if (v)
+        vfile_unref(v);
+    return rc;
+}
+
+/* Closes [first, last] but the shim's own descriptors, dropping the vfiles in it. */
+static int close_range_skipping(unsigned first, unsigned last, int flags)
+{
+    if (flags & CLOSE_RANGE_CLOEXEC) /* only marks; our own are close-on-exec already */
+        return REAL(close_range) ? real.close_range(first, last, flags)
+                                 : (int)syscall(SYS_close_range, first, last, flags);
+    unsigned from = first;
+    unsigned top = last < FDTABLE_SIZE - 1 ? last : FDTABLE_SIZE - 1;
+    for (unsigned fd = first; fd <= top && fd >= first; fd++) {
+        struct vfile *slot = fdtable_peek((int)fd);
+        if (slot == NULL)
+            continue;
+        if (slot == FD_INTERNAL_SOCKET || slot == FD_INTERNAL_OTHER) {
+            if (fd > from && syscall(SYS_close_range, from, fd - 1, flags) < 0)
+                return -1;
+            from = fd + 1;
+            continue;
+        }
+        struct vfile *v = fdtable_clear((int)fd);
+        if (v)
+            vfile_unref(v);
+    }
+    if (from <= last && from >= first)
+        return (int)syscall(SYS_close_range, from, last, flags);
+    return 0;
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    if (first > last) {
+        errno = EINVAL;
+        return -1;
+    }
+    return close_range_skipping(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+    if (lowfd < 0)
+        lowfd = 0;
+    if (close_range_skipping((unsigned)lowfd, ~0U, 0) == 0)
+        return;
+    /* No close_range(2) (old kernel): close one by one, as glibc does. */
+    for (int fd = lowfd; fd < FDTABLE_SIZE; fd++)
+        if (!fd_is_internal(fd))
+            close(fd);
+}
+
+/* After the kernel made newfd a copy of oldfd: make its slot follow. */
+static void slot_follows(int oldfd, int newfd)
+{
+    struct vfile *v = fdtable_get(oldfd);
+    struct vfile *old = v ? fdtable_set(newfd, v) : fdtable_clear(newfd);
+    if (old)
+        vfile_unref(old);
+    if (v)
+        vfile_unref(v);
+}
+
+EXPORT int dup(int fd)
+{
+    int nfd = REAL(dup) ? real.dup(fd) : (int)syscall(SYS_dup, fd);
+    if (nfd >= 0 && !fd_is_plain(fd))
+        slot_follows(fd, nfd);
+    return nfd;
+}
+
+static int dup_onto(int oldfd, int newfd, int flags, bool is_dup2)
+{
+    if (fd_is_internal(newfd) && shim_depth == 0) {
+        errno = EBUSY; /* the shim's own connection lives there */
+        return -1;
+    }
+    int rc;
+    if (is_dup2)
+        rc = REAL(dup2) ? real.dup2(oldfd, newfd) : (int)syscall(SYS_dup2, oldfd, newfd);
+    else
+        rc = REAL(dup3) ? real.dup3(oldfd, newfd, flags)
+                        : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+    if (rc >= 0 && oldfd != newfd && (!fd_is_plain(oldfd) || !fd_is_plain(newfd)))
+        slot_follows(oldfd, newfd);
+    return rc;
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+    if (fd_is_plain(oldfd) && fd_is_plain(newfd))
+        return REAL(dup2) ? real.dup2(oldfd, newfd) : (int)syscall(SYS_dup2, oldfd, newfd);
+    return dup_onto(oldfd, newfd, 0, true);
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    if (fd_is_plain(oldfd) && fd_is_plain(newfd))
+        return REAL(dup3)(oldfd, newfd, flags);
+    return dup_onto(oldfd, newfd, flags, false);
+}
+
+/* fcntl on a virtual file: status flags live in the vfile, locks succeed as on a
+ * read-only file (read locks are granted, nothing is ever held against us), the rest
+ * is the kernel's business on the placeholder. */
+static int virtual_fcntl(int fd, int cmd, void *argp, long arg, bool *handled)
+{
+    *handled = true;
+    struct vfile *v = fdtable_get(fd);
+    if (!v) {
+        *handled = false;
+        return 0;
+    }
+    int rc = 0, saved = errno;
+    struct flock *fl = argp;
+    switch (cmd) {
+    case F_GETFL:
+        rc = vfile_status_flags(v);
+        break;
+    case F_SETFL:
+        vfile_set_status_flags(v, (int)arg);
+        break;
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        if (fl->l_type == F_WRLCK) {
+            errno = EBADF; /* a write lock needs a file open for writing */
+            rc = -1;
+        }
+        break;
+    case F_GETLK:
+    case F_OFD_GETLK:
+        fl->l_type = F_UNLCK;
+        break;
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+        rc = (int)syscall(SYS_fcntl, fd, cmd, arg);
+        if (rc >= 0)
+            slot_follows(fd, rc);
+        break;
+    default:
+        *handled = false;
+    }
+    vfile_unref(v);
+    if (rc >= 0)
+        errno = saved;
+    return rc;
+}
+
+static bool fcntl_takes_pointer(int cmd)
+{
+    switch (cmd) {
+    case F_GETLK: case F_SETLK: case F_SETLKW:
+    case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+    case F_GETOWN_EX: case F_SETOWN_EX:
+    case F_GET_RW_HINT: case F_SET_RW_HINT: case F_GET_FILE_RW_HINT: case F_SET_FILE_RW_HINT:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static int fcntl_common(int fd, int cmd, va_list ap)
+{
+    /* One machine word carries either kind of argument. */
+    void *argp = va_arg(ap, void *);
+    long arg = (long)argp;
+    if (!fd_is_plain(fd)) {
+        bool handled;
+        int rc = virtual_fcntl(fd, cmd, argp, arg, &handled);
+        if (handled)
+            return rc;
+    }
+    if (REAL(fcntl))
+        return fcntl_takes_pointer(cmd) ? real.fcntl(fd, cmd, argp) : real.fcntl(fd, cmd, arg);
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    int rc = fcntl_common(fd, cmd, ap);
+    va_end(ap);
+    return rc;
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    int rc = fcntl_common(fd, cmd, ap);
+    va_end(ap);
+    return rc;
+}
+
+EXPORT int flock(int fd, int op)
+{
+    if (fd_is_plain(fd) || fd_is_internal(fd))
+        return REAL(flock)(fd, op);
+    return 0; /* nobody else can hold a conflicting lock on a read-only remote object */
+}
+
+/* Writes: a virtual file is open read-only. */
+#define REFUSE_ON_VIRTUAL(fd, call)                                                    \
+    do {                                                                               \
+        if (!fd_is_plain(fd) && !fd_is_internal(fd)) {                                 \
+            errno = EBADF;                                                             \
+            return -1;                                                                 \
+        }                                                                              \
+        return call;                                                                   \
+    } while (0)
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    if (fd_is_plain(fd))
+        return REAL(write) ? real.write(fd, buf, n) : syscall(SYS_write, fd, buf, n);
+    REFUSE_ON_VIRTUAL(fd, REAL(write)(fd, buf, n));
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(pwrite)(fd, buf, n, off));
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(pwrite64)(fd, buf, n, off));
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(writev)(fd, iov, cnt));
+}
+
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(pwritev)(fd, iov, cnt, off));
+}
+
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(pwritev64)(fd, iov, cnt, off));
+}
+
+EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(pwritev2)(fd, iov, cnt, off, flags));
+}
+
+EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off, int flags)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(pwritev64v2)(fd, iov, cnt, off, flags));
+}
+
+EXPORT int ftruncate(int fd, off_t len)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(ftruncate)(fd, len));
+}
+
+EXPORT int ftruncate64(int fd, off64_t len)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(ftruncate64)(fd, len));
+}
+
+EXPORT int fallocate(int fd, int mode, off_t off, off_t len)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(fallocate)(fd, mode, off, len));
+}
+
+EXPORT int fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+    REFUSE_ON_VIRTUAL(fd, REAL(fallocate64)(fd, mode, off, len));
+}
+
+/* posix_fallocate reports errors as its return value. */
+EXPORT int posix_fallocate(int fd, off_t off, off_t len)
+{
+    if (!fd_is_plain(fd) && !fd_is_internal(fd))
+        return EBADF;
+    return REAL(posix_fallocate)(fd, off, len);
+}
+
+EXPORT int posix_fallocate64(int fd, off64_t off, off64_t len)
+{
+    if (!fd_is_plain(fd) && !fd_is_internal(fd))
+        return EBADF;
+    return REAL(posix_fallocate64)(fd, off, len);
+}
+
+/* Sync: nothing of ours is ever dirty. */
+#define NOTHING_TO_DO_ON_VIRTUAL(fd, call)                                             \
+    do {                                                                               \
+        if (!fd_is_plain(fd) && !fd_is_internal(fd))                                   \
+            return 0;                                                                  \
+        return call;                                                                   \
+    } while (0)
+
+EXPORT int fsync(int fd)
+{
+    NOTHING_TO_DO_ON_VIRTUAL(fd, REAL(fsync)(fd));
+}
+
+EXPORT int fdatasync(int fd)
+{
+    NOTHING_TO_DO_ON_VIRTUAL(fd, REAL(fdatasync)(fd));
+}
+
+EXPORT int syncfs(int fd)
+{
+    NOTHING_TO_DO_ON_VIRTUAL(fd, REAL(syncfs)(fd));
+}
+
+/* Advice: WILLNEED (and readahead(2)) start readahead of the range; the rest is accepted. */
+static int advise(int fd, off64_t off, off64_t len, int advice)
+{
+    if (off < 0 || len < 0)
+        return EINVAL;
+    struct vfile *v = fdtable_get(fd);
+    if (!v)
+        return EBADF;
+    if (advice == POSIX_FADV_WILLNEED && vfile_object(v)) {
+        shim_enter();
+        object_hint_willneed(vfile_object(v), off, len);
+        shim_leave();
+    }
+    vfile_unref(v);
+    return 0;
+}
+
+EXPORT int posix_fadvise(int fd, off_t off, off_t len, int advice)
+{
+    if (fd_is_plain(fd) || fd_is_internal(fd))
+        return REAL(posix_fadvise)(fd, off, len, advice);
+    return advise(fd, off, len, advice);
+}
+
+EXPORT int posix_fadvise64(int fd, off64_t off, off64_t len, int advice)
+{
+    if (fd_is_plain(fd) || fd_is_internal(fd))
+        return REAL(posix_fadvise64)(fd, off, len, advice);
+    return advise(fd, off, len, advice);
+}
+
+EXPORT ssize_t readahead(int fd, off64_t off, size_t count)
+{
+    if (fd_is_plain(fd) || fd_is_internal(fd))
+        return REAL(readahead)(fd, off, count);
+    int err = advise(fd, off, (off64_t)(count > INT64_MAX ? INT64_MAX : count), POSIX_FADV_WILLNEED);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,126 @@
+/* init.c: start-up, fork and exit.
+ *
+ * The constructor fills the table of real functions and reads the configuration, which
+ * is all the fast path needs.  libcurl and the cache start on the first virtual open (a
+ * program that never touches a virtual file pays nothing more).  Descriptors inherited
+ * across exec are re-attached at start-up.  At fork, every lock of the shim is taken in
+ * a fixed order, so the child gets them in a consistent state and rebuilds what threads
+ * it needs lazily.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "log.h"
+#include "object.h"
+#include "path.h"
+#include "pool.h"
+#include "prefetch.h"
+#include "shim.h"
+
+__thread int shim_depth __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static int backend_state; /* 0 not started, 1 running, -1 failed; under start_lock */
+
+int shim_start_backend(void)
+{
+    if (__atomic_load_n(&backend_state, __ATOMIC_ACQUIRE) == 1)
+        return 0;
+    pthread_mutex_lock(&start_lock);
+    if (backend_state == 0) {
+        shim_enter();
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            log_error("cannot initialise libcurl; virtual files are unavailable");
+            backend_state = -1;
+        } else if (cache_init(config.chunk_size, config.cache_size) < 0) {
+            backend_state = -1;
+        } else {
+            __atomic_store_n(&backend_state, 1, __ATOMIC_RELEASE);
+        }
+        shim_leave();
+    }
+    int ok = backend_state == 1 ? 0 : -1;
+    pthread_mutex_unlock(&start_lock);
+    if (ok < 0)
+        errno = EIO;
+    return ok;
+}
+
+bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err)
+{
+    *err = 0;
+    if (config.nmaps == 0 || path == NULL || shim_depth > 0)
+        return false;
+    if (path[0] != '/' && dirfd != AT_FDCWD && !fd_is_plain(dirfd) && !fd_is_internal(dirfd)) {
+        *err = ENOTDIR; /* relative to a virtual file */
+        return true;
+    }
+    int saved = errno;
+    int rc = path_resolve(dirfd, path, v->norm, sizeof v->norm);
+    errno = saved;
+    if (rc < 0)
+        return false;
+    v->map = config_match(&config, v->norm, &v->rest);
+    return v->map != NULL;
+}
+
+char *vpath_url(const struct vpath *v)
+{
+    return v->map->prefix ? url_append_path(v->map->url, v->rest) : strdup(v->map->url);
+}
+
+static void atfork_prepare(void)
+{
+    object_atfork_prepare();
+    prefetch_atfork_prepare();
+    cache_atfork_prepare();
+    pool_atfork_prepare();
+    fdtable_atfork_prepare();
+}
+
+static void atfork_parent(void)
+{
+    fdtable_atfork_parent();
+    pool_atfork_parent();
+    cache_atfork_parent();
+    prefetch_atfork_parent();
+    object_atfork_parent();
+}
+
+static void atfork_child(void)
+{
+    log_atfork_child();
+    fdtable_atfork_child();
+    pool_atfork_child();
+    cache_atfork_child();
+    object_atfork_child();
+    prefetch_atfork_child();
+    pthread_mutex_init(&start_lock, NULL);
+}
+
+__attribute__((constructor(101))) static void shim_constructor(void)
+{
+    real_resolve();
+    int saved = errno;
+    config_load();
+    if (config.nmaps > 0) {
+        pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        int fds[256];
+        int n = vfile_find_inherited(fds, 256);
+        if (n > 0 && shim_start_backend() == 0)
+            for (int i = 0; i < n; i++)
+                vfile_adopt(fds[i]);
+    }
+    errno = saved;
+}
+
+__attribute__((destructor)) static void shim_destructor(void)
+{
+    int saved = errno;
+    if (config.stats)
+        object_print_stats();
+    errno = saved;
+}

@@ -1,0 +1,492 @@
+/* object.c: see object.h.
+ *
+ * Locks: registry_lock guards the registry list, every object's refs crossing zero,
+ * probed_ms and released_ms, and the statistics records.  An object's ra_lock guards its
+ * readahead streams.  Order: registry_lock, then ra_lock, then the cache's lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "http.h"
+#include "log.h"
+#include "object.h"
+#include "pool.h"
+#include "prefetch.h"
+#include "readahead.h"
+#include "stats.h"
+
+/* An object confirmed this recently is reused by the next open without a request. */
+#define REVALIDATE_MS 2000
+/* An object nobody holds is kept this long for the next open. */
+#define LINGER_MS 3000
+/* The device number every virtual file reports. */
+#define VIRTUAL_DEV makedev(0, 0x52)
+#define BLKSIZE (128 << 10)
+
+struct object {
+    struct cache_source src;
+    atomic_int refs;
+    atomic_bool stale;          /* the remote object changed: fetches fail ESTALE */
+    pthread_mutex_t ra_lock;    /* guards ra */
+    struct ra_state ra;
+    char *path;                 /* virtual path, for messages and statistics */
+    char *orig_url;             /* as mapped */
+    struct http_meta meta;      /* size, validator, effective URL */
+    struct map_options opt;
+    struct object_stats stats;
+    uint64_t ino;
+    uint64_t probed_ms;
+    uint64_t released_ms;
+    struct object *next;
+};
+
+/* Totals of objects already freed, by path, for REMOTEIO_STATS. */
+struct stats_record {
+    char *path, *url;
+    int64_t size;
+    uint64_t v[11];
+    struct stats_record *next;
+};
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct object *registry;
+static struct stats_record *records;
+static atomic_uint_fast64_t next_id = 1;
+
+static struct object *from_source(struct cache_source *src)
+{
+    return (struct object *)((char *)src - offsetof(struct object, src));
+}
+
+static uint64_t hash_url(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
+                        const struct http_sink *sink, uint64_t deadline_ms, bool demand)
+{
+    struct object *o = from_source(src);
+    if (atomic_load_explicit(&o->stale, memory_order_relaxed))
+        return -ESTALE;
+    struct http_target t = {
+        .url = o->meta.url,
+        .path = o->path,
+        .etag = o->meta.etag,
+        .last_modified = o->meta.last_modified,
+        .size = o->meta.size,
+        .opt = o->opt,
+        .stats = &o->stats,
+    };
+    int rc = http_get_range(&t, offset, len, sink, deadline_ms, demand);
+    if (rc == -ESTALE && !atomic_exchange(&o->stale, true)) {
+        char shown[512];
+        http_display_url(o->meta.url, shown, sizeof shown);
+        log_error("%s: %s changed since it was opened; reads of data not already cached "
+                  "fail with ESTALE (reopen the file to read the new version)", o->path, shown);
+    }
+    return rc;
+}
+
+static void snapshot(const struct object_stats *s, uint64_t v[11])
+{
+    v[0] = atomic_load(&s->requests);
+    v[1] = atomic_load(&s->bytes_fetched);
+    v[2] = atomic_load(&s->bytes_served);
+    v[3] = atomic_load(&s->cache_hits);
+    v[4] = atomic_load(&s->cache_misses);
+    v[5] = atomic_load(&s->readahead_used);
+    v[6] = atomic_load(&s->readahead_wasted);
+    v[7] = (uint64_t)atomic_load(&s->peak_inflight);
+    v[8] = atomic_load(&s->retries);
+    v[9] = atomic_load(&s->errors);
+    v[10] = 0;
+}
+
+/* Called with registry_lock held. */
+static void record_stats(const struct object *o)
+{
+    if (!config.stats)
+        return;
+    struct stats_record *r;
+    for (r = records; r; r = r->next)
+        if (strcmp(r->path, o->path) == 0)
+            break;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return;
+        r->path = strdup(o->path);
+        r->url = malloc(512);
+        if (r->url)
+            http_display_url(o->meta.url, r->url, 512);
+        r->next = records;
+        records = r;
+    }
+    r->size = o->meta.size;
+    uint64_t v[11];
+    snapshot(&o->stats, v);
+    for (int i = 0; i < 11; i++)
+        r->v[i] = i == 7 ? (v[i] > r->v[i] ? v[i] : r->v[i]) : r->v[i] + v[i];
+}
+
+static void object_free(struct object *o)
+{
+    cache_drop_source(&o->src);
+    /* Readahead that was never read and is dropped with the object is waste too; the
+     * cache counted what it evicted. */
+    record_stats(o);
+    http_meta_free(&o->meta);
+    pthread_mutex_destroy(&o->ra_lock);
+    free(o->path);
+    free(o->orig_url);
+    free(o);
+}
+
+/* Free objects nobody has held for LINGER_MS.  Called with registry_lock held. */
+static void sweep_locked(uint64_t now)
+{
+    for (struct object **pp = &registry; *pp;) {
+        struct object *o = *pp;
+        if (atomic_load(&o->refs) == 0 && now - o->released_ms >= LINGER_MS) {
+            *pp = o->next;
+            object_free(o);
+        } else {
+            pp = &o->next;
+        }
+    }
+}
+
+static struct object *find_fresh_locked(const char *url, uint64_t now)
+{
+    for (struct object *o = registry; o; o = o->next)
+        if (strcmp(o->orig_url, url) == 0 && !atomic_load(&o->stale) &&
+            now - o->probed_ms < REVALIDATE_MS)
+            return o;
+    return NULL;
+}
+
+static struct object *find_same_version_locked(const char *url, const struct http_meta *m)
+{
+    for (struct object *o = registry; o; o = o->next)
+        if (strcmp(o->orig_url, url) == 0 && !atomic_load(&o->stale) &&
+            o->meta.size == m->size && strcmp(o->meta.etag, m->etag) == 0 &&
+            strcmp(o->meta.last_modified, m->last_modified) == 0)
+            return o;
+    return NULL;
+}
+
+static struct object *object_new(const char *path, const char *url,
+                                 const struct map_options *opt, struct http_meta *meta)
+{
+    struct object *o = calloc(1, sizeof *o);
+    if (!o)
+        return NULL;
+    o->path = strdup(path);
+    o->orig_url = strdup(url);
+    if (!o->path || !o->orig_url) {
+        free(o->path);
+        free(o->orig_url);
+        free(o);
+        return NULL;
+    }
+    pthread_mutex_init(&o->ra_lock, NULL);
+    o->meta = *meta;
+    meta->url = NULL; /* now ours */
+    o->opt = *opt;
+    o->src.id = atomic_fetch_add(&next_id, 1);
+    o->src.size = o->meta.size;
+    o->src.stats = &o->stats;
+    o->src.fetch = object_fetch;
+    o->ino = hash_url(url);
+    atomic_init(&o->refs, 1);
+    return o;
+}
+
+struct object *object_open(const char *path, const char *url, const struct map_options *opt)
+{
+    uint64_t now = now_ms();
+    pthread_mutex_lock(&registry_lock);
+    sweep_locked(now);
+    struct object *o = find_fresh_locked(url, now);
+    if (o) {
+        atomic_fetch_add(&o->refs, 1);
+        pthread_mutex_unlock(&registry_lock);
+        return o;
+    }
+    pthread_mutex_unlock(&registry_lock);
+
+    struct http_meta meta;
+    int rc = http_probe(url, path, opt, &meta);
+    if (rc < 0) {
+        errno = -rc;
+        return NULL;
+    }
+    pthread_mutex_lock(&registry_lock);
+    o = find_same_version_locked(url, &meta);
+    if (o) {
+        atomic_fetch_add(&o->refs, 1);
+        o->probed_ms = now_ms();
+    } else {
+        o = object_new(path, url, opt, &meta);
+        if (o) {
+            o->probed_ms = now_ms();
+            o->next = registry;
+            registry = o;
+        }
+    }
+    pthread_mutex_unlock(&registry_lock);
+    http_meta_free(&meta);
+    if (!o)
+        errno = ENOMEM;
+    return o;
+}
+
+struct object *object_adopt(const char *path, const char *url, const struct map_options *opt,
+                            int64_t size, const char *etag, const char *last_modified)
+{
+    struct http_meta meta = { .size = size };
+    snprintf(meta.etag, sizeof meta.etag, "%s", etag);
+    snprintf(meta.last_modified, sizeof meta.last_modified, "%s", last_modified);
+    pthread_mutex_lock(&registry_lock);
+    struct object *o = find_same_version_locked(url, &meta);
+    if (o) {
+        atomic_fetch_add(&o->refs, 1);
+        pthread_mutex_unlock(&registry_lock);
+        return o;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    /* The recorded version is what the file must keep serving: take the current URL
+     * after redirects from a probe, but keep the recorded validator and size, so that a
+     * changed object fails with ESTALE instead of mixing versions. */
+    struct http_meta now;
+    if (http_probe(url, path, opt, &now) == 0) {
+        meta.url = now.url;
+        meta.mtime = now.mtime;
+        now.url = NULL;
+    } else {
+        meta.url = strdup(url);
+    }
+    if (!meta.url)
+        return NULL;
+    o = object_new(path, url, opt, &meta);
+    http_meta_free(&meta);
+    if (!o)
+        return NULL;
+    pthread_mutex_lock(&registry_lock);
+    o->probed_ms = 0; /* never handed to a fresh open without a probe */
+    o->next = registry;
+    registry = o;
+    pthread_mutex_unlock(&registry_lock);
+    return o;
+}
+
+void object_ref(struct object *obj)
+{
+    atomic_fetch_add(&obj->refs, 1);
+}
+
+void object_unref(struct object *obj)
+{
+    pthread_mutex_lock(&registry_lock);
+    if (atomic_fetch_sub(&obj->refs, 1) == 1)
+        obj->released_ms = now_ms();
+    pthread_mutex_unlock(&registry_lock);
+}
+
+ssize_t object_pread(struct object *o, void *buf, size_t len, int64_t offset)
+{
+    if (offset < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (offset >= o->meta.size || len == 0)
+        return 0;
+    if ((int64_t)len > o->meta.size - offset)
+        len = (size_t)(o->meta.size - offset);
+    if (len > 0x7ffff000) /* what Linux transfers at most in one call */
+        len = 0x7ffff000;
+
+    struct ra_decision d;
+    pthread_mutex_lock(&o->ra_lock);
+    ra_on_read(&o->ra, offset, (int64_t)len, o->meta.size, (int64_t)o->opt.readahead,
+               (int64_t)cache_chunk_size(), &d);
+    pthread_mutex_unlock(&o->ra_lock);
+    if (d.len > 0)
+        prefetch_submit(o, d.offset, d.len, d.part);
+
+    ssize_t n = cache_read(&o->src, buf, len, offset, now_ms() + o->opt.deadline_ms);
+    if (n < 0) {
+        STAT_ADD(&o->stats, errors, 1);
+        return -1;
+    }
+    STAT_ADD(&o->stats, bytes_served, (uint64_t)n);
+    return n;
+}
+
+void object_prefetch(struct object *o, int64_t offset, int64_t len)
+{
+    cache_prefetch(&o->src, offset, len, now_ms() + o->opt.deadline_ms);
+}
+
+void object_hint_willneed(struct object *o, int64_t offset, int64_t len)
+{
+    if (offset < 0 || offset >= o->meta.size)
+        return;
+    if (len <= 0 || len > o->meta.size - offset)
+        len = o->meta.size - offset;
+    if (len > (int64_t)o->opt.readahead)
+        len = (int64_t)o->opt.readahead;
+    if (len > 0)
+        prefetch_submit(o, offset, len, 4 << 20);
+}
+
+int64_t object_size(const struct object *o)
+{
+    return o->meta.size;
+}
+
+const char *object_url(const struct object *o)
+{
+    return o->orig_url;
+}
+
+const char *object_etag(const struct object *o)
+{
+    return o->meta.etag;
+}
+
+const char *object_last_modified(const struct object *o)
+{
+    return o->meta.last_modified;
+}
+
+void object_fill_stat(const struct object *o, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_dev = VIRTUAL_DEV;
+    st->st_ino = (ino_t)o->ino;
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+    st->st_size = o->meta.size;
+    st->st_blksize = BLKSIZE;
+    st->st_blocks = (o->meta.size + 511) / 512;
+    st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = o->meta.mtime;
+}
+
+void object_fill_statx(const struct object *o, struct statx *stx)
+{
+    memset(stx, 0, sizeof *stx);
+    stx->stx_mask = STATX_BASIC_STATS;
+    stx->stx_blksize = BLKSIZE;
+    stx->stx_nlink = 1;
+    stx->stx_uid = getuid();
+    stx->stx_gid = getgid();
+    stx->stx_mode = S_IFREG | 0444;
+    stx->stx_ino = o->ino;
+    stx->stx_size = (uint64_t)o->meta.size;
+    stx->stx_blocks = ((uint64_t)o->meta.size + 511) / 512;
+    stx->stx_atime.tv_sec = stx->stx_mtime.tv_sec = stx->stx_ctime.tv_sec = o->meta.mtime;
+    stx->stx_dev_major = major(VIRTUAL_DEV);
+    stx->stx_dev_minor = minor(VIRTUAL_DEV);
+}
+
+int object_stat_url(const char *path, const char *url, const struct map_options *opt,
+                    struct stat *st)
+{
+    /* A probe makes an object anyway: keep it, so that the open which usually follows a
+     * stat needs no second request. */
+    struct object *o = object_open(path, url, opt);
+    if (!o)
+        return -1;
+    object_fill_stat(o, st);
+    object_unref(o);
+    return 0;
+}
+
+static void write_all(int fd, const char *s, size_t len)
+{
+    while (len) {
+        ssize_t n = syscall(SYS_write, fd, s, len);
+        if (n <= 0)
+            return;
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+void object_print_stats(void)
+{
+    if (!config.stats)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    for (struct object *o = registry; o; o = o->next) {
+        record_stats(o);
+        memset(&o->stats, 0, sizeof o->stats); /* counted once, even if printed again */
+    }
+    int fd = 2;
+    bool own = strcmp(config.stats, "-") != 0;
+    if (own)
+        fd = (int)syscall(SYS_openat, AT_FDCWD, config.stats,
+                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    for (struct stats_record *r = records; r && fd >= 0; r = r->next) {
+        char line[2048];
+        int n = snprintf(line, sizeof line,
+                         "remoteio: stats path=%s url=%s size=%lld requests=%llu "
+                         "bytes_fetched=%llu bytes_served=%llu cache_hits=%llu "
+                         "cache_misses=%llu readahead_used=%llu readahead_wasted=%llu "
+                         "peak_inflight=%llu retries=%llu errors=%llu\n",
+                         r->path, r->url ? r->url : "?", (long long)r->size,
+                         (unsigned long long)r->v[0], (unsigned long long)r->v[1],
+                         (unsigned long long)r->v[2], (unsigned long long)r->v[3],
+                         (unsigned long long)r->v[4], (unsigned long long)r->v[5],
+                         (unsigned long long)r->v[6], (unsigned long long)r->v[7],
+                         (unsigned long long)r->v[8], (unsigned long long)r->v[9]);
+        if (n > 0)
+            write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    }
+    if (own && fd >= 0)
+        syscall(SYS_close, fd);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void object_atfork_prepare(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    for (struct object *o = registry; o; o = o->next)
+        pthread_mutex_lock(&o->ra_lock);
+}
+
+void object_atfork_parent(void)
+{
+    for (struct object *o = registry; o; o = o->next)
+        pthread_mutex_unlock(&o->ra_lock);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+void object_atfork_child(void)
+{
+    /* The child counts its own work: the parent reports what it did. */
+    for (struct object *o = registry; o; o = o->next) {
+        pthread_mutex_init(&o->ra_lock, NULL);
+        memset(&o->stats, 0, sizeof o->stats);
+    }
+    records = NULL; /* the parent's; leaked here rather than freed twice */
+    pthread_mutex_init(&registry_lock, NULL);
+}

@@ -1,0 +1,120 @@
+/* prefetch.c: see prefetch.h.
+ *
+ * Workers block every signal, so the program's signal handlers only ever run on its own
+ * threads.  Their number is half of REMOTEIO_CONNECTIONS (at most 32): the pool keeps a
+ * quarter of the connections for demand reads in any case.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "object.h"
+#include "prefetch.h"
+
+#define QUEUE_MAX 256
+#define WORKERS_MAX 32
+
+struct job {
+    struct object *obj;
+    int64_t offset, len;
+};
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the queue, counts */
+static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
+static struct job queue[QUEUE_MAX];
+static unsigned q_head, q_len;
+static unsigned n_workers, n_idle;
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&queue_lock);
+    for (;;) {
+        while (q_len == 0) {
+            n_idle++;
+            pthread_cond_wait(&queue_cond, &queue_lock);
+            n_idle--;
+        }
+        struct job j = queue[q_head];
+        q_head = (q_head + 1) % QUEUE_MAX;
+        q_len--;
+        pthread_mutex_unlock(&queue_lock);
+        object_prefetch(j.obj, j.offset, j.len);
+        object_unref(j.obj);
+        pthread_mutex_lock(&queue_lock);
+    }
+    return NULL;
+}
+
+static unsigned worker_limit(void)
+{
+    unsigned n = config.connections / 2;
+    return n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : n;
+}
+
+/* Called with queue_lock held: one more worker if all are busy and the limit allows. */
+static void maybe_start_worker(void)
+{
+    if (n_idle >= q_len || n_workers >= worker_limit())
+        return;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 << 10);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    if (pthread_create(&t, &attr, worker, NULL) == 0)
+        n_workers++;
+    else
+        log_limited(LOG_WARN, "prefetch-thread", "cannot start a readahead thread");
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+}
+
+void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t part)
+{
+    pthread_mutex_lock(&queue_lock);
+    while (len > 0 && q_len < QUEUE_MAX) {
+        int64_t n = len < part ? len : part;
+        /* A short tail rides with the part before it rather than going alone. */
+        if (len - n > 0 && len - n < part / 2)
+            n = len;
+        object_ref(obj);
+        queue[(q_head + q_len) % QUEUE_MAX] = (struct job){ obj, offset, n };
+        q_len++;
+        offset += n;
+        len -= n;
+        maybe_start_worker();
+        pthread_cond_signal(&queue_cond);
+    }
+    pthread_mutex_unlock(&queue_lock);
+}
+
+void prefetch_atfork_prepare(void)
+{
+    pthread_mutex_lock(&queue_lock);
+}
+
+void prefetch_atfork_parent(void)
+{
+    pthread_mutex_unlock(&queue_lock);
+}
+
+void prefetch_atfork_child(void)
+{
+    /* The workers did not come along.  Queued parts are dropped: nobody asked for them. */
+    pthread_mutex_init(&queue_lock, NULL);
+    pthread_cond_init(&queue_cond, NULL);
+    struct job dropped[QUEUE_MAX];
+    unsigned n = q_len;
+    for (unsigned i = 0; i < n; i++)
+        dropped[i] = queue[(q_head + i) % QUEUE_MAX];
+    q_head = q_len = 0;
+    n_workers = n_idle = 0;
+    for (unsigned i = 0; i < n; i++)
+        object_unref(dropped[i].obj);
+}

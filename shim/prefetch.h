@@ -1,0 +1,19 @@
+/* prefetch.h: the readahead workers.  Readahead ranges are queued here and fetched by a
+ * few threads of the shim's own (started on first use, again in a forked child), each
+ * fetching one part at a time into the cache.  The queue is bounded: when it is full a
+ * part is dropped, which only means less readahead. */
+#ifndef REMOTEIO_PREFETCH_H
+#define REMOTEIO_PREFETCH_H
+
+#include <stdint.h>
+
+struct object;
+
+/* Queue [offset, offset+len) of obj in parts of `part` bytes (takes object refs). */
+void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t part);
+
+void prefetch_atfork_prepare(void);
+void prefetch_atfork_parent(void);
+void prefetch_atfork_child(void);
+
+#endif

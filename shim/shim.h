@@ -1,0 +1,52 @@
+/* shim.h: what every hook file shares: the export marker, start-up, the guard that lets
+ * the shim's own libc calls (and libcurl's) pass straight through, and the one place that
+ * decides whether a path is virtual. */
+#ifndef REMOTEIO_SHIM_H
+#define REMOTEIO_SHIM_H
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "fdtable.h"
+#include "real.h"
+#include "vfile.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Heavy start-up (libcurl, the cache) on the first virtual open; 0 or -1 (EIO). */
+int shim_start_backend(void);
+
+/* Depth of shim-internal work on this thread: hooks called from inside the shim (by
+ * libcurl, the resolver, OpenSSL) go straight to libc. */
+extern __thread int shim_depth __attribute__((tls_model("initial-exec")));
+
+static inline void shim_enter(void)
+{
+    shim_depth++;
+}
+
+static inline void shim_leave(void)
+{
+    shim_depth--;
+}
+
+/* A path as openat(dirfd, path) names it, matched against the mappings. */
+struct vpath {
+    char norm[PATH_MAX];
+    const struct mapping *map;
+    const char *rest;
+};
+
+/* True when (dirfd, path) is a virtual file (v filled), or is inside a virtual
+ * directory fd (then *err = ENOTDIR).  False for everything libc should handle. */
+bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err);
+
+/* open(path, flags) when path is virtual (hooks_open.c): true when handled, *fd set. */
+bool hooks_open_virtual(const char *path, int flags, int *fd);
+
+/* The URL of a matched path (malloc'd). */
+char *vpath_url(const struct vpath *v);
+
+#endif

@@ -1,0 +1,47 @@
+/* vfile.h: an open virtual file, the counterpart of the kernel's open file description:
+ * the object it reads, its file offset and status flags.  Duplicated descriptors share
+ * one vfile and so one offset.
+ *
+ * Each vfile stands behind a real kernel descriptor (the program sees its number) that
+ * is an O_PATH descriptor of a small memfd: the kernel refuses read(2), mmap(2) and
+ * io_uring reads on it with EBADF, so a call that bypasses the shim fails instead of
+ * returning wrong bytes.  The memfd holds a record (path, URL, size, validator) and the
+ * offset, mapped shared: a forked child shares the offset with its parent as the kernel
+ * would, and a program exec'd with the shim re-attaches to descriptors it inherits. */
+#ifndef REMOTEIO_VFILE_H
+#define REMOTEIO_VFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+struct vfile;
+struct object;
+
+/* Open the virtual file at path (normalised) for mapping m; returns a descriptor, or -1
+ * with errno.  flags are open(2)'s. */
+int vfile_open(const char *path, const struct mapping *m, const char *rest, int flags);
+
+void vfile_ref(struct vfile *v);
+void vfile_unref(struct vfile *v);
+
+struct object *vfile_object(const struct vfile *v); /* NULL: unusable (see errno EIO) */
+ssize_t vfile_pread(struct vfile *v, void *buf, size_t len, int64_t offset);
+ssize_t vfile_read(struct vfile *v, void *buf, size_t len);
+/* read(2)'s use of the offset, for callers that read in pieces (readv): claim len bytes
+ * at the current offset, then settle with how many were used (-1: none). */
+int64_t vfile_claim(struct vfile *v, size_t len);
+void vfile_settle(struct vfile *v, int64_t pos, size_t len, ssize_t used);
+int64_t vfile_lseek(struct vfile *v, int64_t offset, int whence);
+int64_t vfile_offset(const struct vfile *v);
+int vfile_status_flags(const struct vfile *v);
+void vfile_set_status_flags(struct vfile *v, int flags);
+
+/* At start-up: find the placeholders inherited across exec (up to max), then re-attach
+ * each one once the backend runs. */
+int vfile_find_inherited(int *fds, int max);
+void vfile_adopt(int fd);
+
+#endif

@@ -1,0 +1,128 @@
+# tests/lib.sh: shared helpers for remoteio's shell tests.
+#
+# Source it from a test script. It provides:
+#   require CMD...          skip the whole script (exit 77) when a command is missing
+#   start_nginx DIR [EXTRA] serve DIR on 127.0.0.1:<ephemeral>; sets ORIGIN (http://127.0.0.1:PORT)
+#                           and NGINX_LOG (access log: "status bytes_sent range request");
+#                           EXTRA is spliced into the server block (extra locations)
+#   make_file PATH SIZE     a file of SIZE bytes of pseudo-random data (deterministic per name)
+#   shim CMD...             run CMD with the shim preloaded (REMOTEIO_MAP must be exported)
+#   ok NAME / fail NAME MSG / check NAME CMD...   record results
+#   finish                  print "N passed, N failed" and exit accordingly
+# Everything started here is stopped by an EXIT trap; scratch space is $T.
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# REMOTEIO_PRELOAD overrides what is preloaded (the sanitizer targets put their runtime first).
+SHIM=${REMOTEIO_PRELOAD:-$TOP/build/libremoteio.so}
+T=$(mktemp -d "${TMPDIR:-/tmp}/remoteio-test.XXXXXX")
+PASSED=0
+FAILED=0
+_cleanup_cmds=()
+
+at_exit() { _cleanup_cmds+=("$*"); }
+_run_cleanup() {
+    local i
+    for ((i=${#_cleanup_cmds[@]}-1; i>=0; i--)); do eval "${_cleanup_cmds[i]}" >/dev/null 2>&1 || true; done
+    rm -rf "$T"
+}
+trap _run_cleanup EXIT
+
+require() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $(basename "$0"): '$c' is not installed"; exit 77; }
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+nginx_bin() {
+    command -v nginx 2>/dev/null || { [ -x /usr/sbin/nginx ] && echo /usr/sbin/nginx; }
+}
+
+# start_nginx DIR [EXTRA_SERVER_CONFIG]
+start_nginx() {
+    local root=$1 extra=${2:-} port conf dir tries
+    local ngx; ngx=$(nginx_bin) || true
+    [ -n "$ngx" ] || { echo "SKIP: $(basename "$0"): nginx is not installed"; exit 77; }
+    dir=$T/nginx.$RANDOM
+    mkdir -p "$dir/tmp"
+    local modules=""
+    [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] &&
+        modules="load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;"
+    for tries in 1 2 3 4 5; do
+        port=$(free_port)
+        conf=$dir/nginx.conf
+        cat > "$conf" <<NGX
+$modules
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    log_format rio '\$status \$body_bytes_sent "\$http_range" "\$request" \$request_time';
+    access_log $dir/access.log rio;
+    client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
+    fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
+    sendfile on;
+    keepalive_requests 100000;
+    keepalive_timeout 120s;
+    types { } default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$port;
+        root $root;
+        $extra
+    }
+}
+NGX
+        "$ngx" -c "$conf" -p "$dir" >"$dir/stderr" 2>&1 &
+        local pid=$!
+        local i
+        for i in $(seq 1 50); do
+            if curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null; then
+                at_exit "kill $pid"
+                ORIGIN=http://127.0.0.1:$port
+                NGINX_LOG=$dir/access.log
+                NGINX_DIR=$dir
+                return 0
+            fi
+            kill -0 $pid 2>/dev/null || break
+            sleep 0.1
+        done
+        kill $pid 2>/dev/null
+    done
+    echo "FATAL: nginx did not start: $(cat "$dir/stderr" "$dir/error.log" 2>/dev/null | tail -3)"
+    exit 1
+}
+
+# make_file PATH SIZE: deterministic pseudo-random content
+make_file() {
+    python3 - "$1" "$2" <<'PY'
+import sys, hashlib, random
+path, size = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(hashlib.sha256(path.encode()).digest())
+with open(path, "wb") as f:
+    left = size
+    while left:
+        n = min(left, 1 << 20)
+        f.write(rnd.randbytes(n))
+        left -= n
+PY
+}
+
+shim() { LD_PRELOAD=$SHIM "$@"; }
+
+ok()   { PASSED=$((PASSED+1)); echo "ok   - $1"; }
+fail() { FAILED=$((FAILED+1)); echo "FAIL - $1${2:+: $2}"; }
+# check NAME CMD...: pass when CMD exits 0
+check() { local n=$1; shift; if "$@"; then ok "$n"; else fail "$n" "command failed: $*"; fi; }
+# same_bytes NAME FILE_A FILE_B
+same_bytes() { if cmp -s "$2" "$3"; then ok "$1"; else fail "$1" "$(cmp "$2" "$3" 2>&1 | head -1)"; fi; }
+
+finish() {
+    echo "$(basename "$0"): $PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+}
