@@ -106,6 +106,8 @@ __attribute__((constructor(101))) static void shim_constructor(void)
     real_resolve();
     int saved = errno;
     config_load();
+    if (log_file_descriptor() > 2)
+        fdtable_mark_internal(log_file_descriptor()); /* survives programs closing all fds */
     if (config.nmaps > 0) {
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         int fds[256];

@@ -1,6 +1,5 @@
 /* log.c: see log.h.  Writes go through raw syscalls so that logging from inside a hook
- * never re-enters the hooks, and the log file descriptor is registered as the shim's own
- * (a program closing every fd does not silence us). */
+ * never re-enters the hooks. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -11,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fdtable.h"
 #include "log.h"
 
 int log_threshold = LOG_WARN;
@@ -25,7 +23,6 @@ void log_init(int level, const char *file)
                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (fd >= 0) {
             log_fd = fd;
-            fdtable_mark_internal(fd);
         } else {
             log_msg(LOG_WARN, "REMOTEIO_LOG_FILE: cannot open %s: %s; logging to stderr",
                     file, strerror(errno));
@@ -52,6 +49,11 @@ static void log_vwrite(enum log_level level, const char *fmt, va_list ap)
     ssize_t rc = syscall(SYS_write, log_fd, line, len);
     (void)rc;
     errno = saved;
+}
+
+int log_file_descriptor(void)
+{
+    return log_fd;
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -15,9 +15,10 @@ static const char *parse_decimal(const char *s, uint64_t *whole, uint64_t *frac,
     if (!isdigit((unsigned char)*p))
         return NULL;
     for (; isdigit((unsigned char)*p); p++) {
-        if (w > (UINT64_MAX - 9) / 10)
+        uint64_t d = (uint64_t)(*p - '0');
+        if (w > (UINT64_MAX - d) / 10)
             return NULL;
-        w = w * 10 + (uint64_t)(*p - '0');
+        w = w * 10 + d;
     }
     if (*p == '.') {
         p++;
