@@ -15,6 +15,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # REMOTEIO_PRELOAD overrides what is preloaded (the sanitizer targets put their runtime first).
 SHIM=${REMOTEIO_PRELOAD:-$TOP/build/libremoteio.so}
 T=$(mktemp -d "${TMPDIR:-/tmp}/remoteio-test.XXXXXX")
+chmod 755 "$T" # nginx workers run as another user
 PASSED=0
 FAILED=0
 _cleanup_cmds=()

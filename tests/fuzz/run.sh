@@ -21,6 +21,6 @@ for t in config http; do
         echo "fuzz-$t: crash (input saved by libFuzzer in the current directory)"
         exit 1
     fi
-    grep -E "^stat::number_of_executed_runs" build-fuzz/fuzz-$t.log || true
+    grep -E "^stat::number_of_executed_units" build-fuzz/fuzz-$t.log || true
 done
 echo "fuzzing: no crash"
