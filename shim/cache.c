@@ -81,6 +81,8 @@ int cache_init(uint64_t csize, uint64_t cache_size)
     /* Reserved, not committed: pages become resident as chunks are first filled. */
     char *arena = mmap(NULL, nslots * csize, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (arena != MAP_FAILED) /* fewer page faults while the cache first fills */
+        madvise(arena, nslots * csize, MADV_HUGEPAGE);
     chunks = calloc(nslots, sizeof *chunks);
     buckets = calloc(nbuckets, sizeof *buckets);
     if (arena == MAP_FAILED || !chunks || !buckets) {

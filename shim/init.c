@@ -11,6 +11,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <fcntl.h>
 
 #include "cache.h"
 #include "log.h"
@@ -21,6 +24,10 @@
 #include "shim.h"
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
+
+/* Where REMOTEIO_STATS=1 prints: a copy of stderr taken at start-up, because programs
+ * (coreutils among them) close stderr in their own exit handlers, which run first. */
+static int stats_fd = -1;
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int backend_state; /* 0 not started, 1 running, -1 failed; under start_lock */
@@ -108,6 +115,11 @@ __attribute__((constructor(101))) static void shim_constructor(void)
     config_load();
     if (log_file_descriptor() > 2)
         fdtable_mark_internal(log_file_descriptor()); /* survives programs closing all fds */
+    if (config.stats && strcmp(config.stats, "-") == 0) {
+        stats_fd = (int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3);
+        if (stats_fd >= 0)
+            fdtable_mark_internal(stats_fd);
+    }
     if (config.nmaps > 0) {
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         int fds[256];
@@ -122,7 +134,18 @@ __attribute__((constructor(101))) static void shim_constructor(void)
 __attribute__((destructor)) static void shim_destructor(void)
 {
     int saved = errno;
-    if (config.stats)
-        object_print_stats();
+    if (!config.stats)
+        return;
+    if (strcmp(config.stats, "-") == 0) {
+        if (stats_fd >= 0)
+            object_print_stats(stats_fd);
+    } else {
+        int fd = (int)syscall(SYS_openat, AT_FDCWD, config.stats,
+                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd >= 0) {
+            object_print_stats(fd);
+            syscall(SYS_close, fd);
+        }
+    }
     errno = saved;
 }

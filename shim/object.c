@@ -431,20 +431,13 @@ static void write_all(int fd, const char *s, size_t len)
     }
 }
 
-void object_print_stats(void)
+void object_print_stats(int fd)
 {
-    if (!config.stats)
-        return;
     pthread_mutex_lock(&registry_lock);
     for (struct object *o = registry; o; o = o->next) {
         record_stats(o);
         memset(&o->stats, 0, sizeof o->stats); /* counted once, even if printed again */
     }
-    int fd = 2;
-    bool own = strcmp(config.stats, "-") != 0;
-    if (own)
-        fd = (int)syscall(SYS_openat, AT_FDCWD, config.stats,
-                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     for (struct stats_record *r = records; r && fd >= 0; r = r->next) {
         char line[2048];
         int n = snprintf(line, sizeof line,
@@ -461,8 +454,6 @@ void object_print_stats(void)
         if (n > 0)
             write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
     }
-    if (own && fd >= 0)
-        syscall(SYS_close, fd);
     pthread_mutex_unlock(&registry_lock);
 }
 

@@ -48,8 +48,8 @@ void object_fill_statx(const struct object *obj, struct statx *stx);
 int object_stat_url(const char *path, const char *url, const struct map_options *opt,
                     struct stat *st);
 
-/* Print the REMOTEIO_STATS lines (at exit). */
-void object_print_stats(void);
+/* Print the REMOTEIO_STATS lines (at exit) to fd. */
+void object_print_stats(int fd);
 
 void object_atfork_prepare(void);
 void object_atfork_parent(void);
