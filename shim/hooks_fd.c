@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,10 +26,12 @@ EXPORT int close(int fd)
     if (__builtin_expect(slot == NULL, 1))
         return pass_close(fd);
     if (slot == FD_INTERNAL_SOCKET || slot == FD_INTERNAL_OTHER) {
-        if (shim_depth > 0)
-            return pass_close(fd);
-        errno = EBADF;
-        return -1;
+        if (shim_depth == 0) {
+            errno = EBADF; /* not the program's: as if it were not open */
+            return -1;
+        }
+        fdtable_unmark_internal(fd);
+        return pass_close(fd);
     }
     struct vfile *v = fdtable_clear(fd);
     int rc = pass_close(fd);
@@ -388,4 +391,19 @@ EXPORT ssize_t readahead(int fd, off64_t off, size_t count)
         return -1;
     }
     return 0;
+}
+
+/* libcurl makes a socket pair per handle to wake itself up, without close-on-exec: when
+ * that happens inside the shim, the pair is made close-on-exec and kept from the program. */
+EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    if (shim_depth == 0)
+        return REAL(socketpair) ? real.socketpair(domain, type, protocol, sv)
+                                : (int)syscall(SYS_socketpair, domain, type, protocol, sv);
+    int rc = (int)syscall(SYS_socketpair, domain, type | SOCK_CLOEXEC, protocol, sv);
+    if (rc == 0) {
+        fdtable_mark_internal(sv[0]);
+        fdtable_mark_internal(sv[1]);
+    }
+    return rc;
 }

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "object.h"
 #include "prefetch.h"
+#include "shim.h"
 
 #define QUEUE_MAX 256
 #define WORKERS_MAX 32
@@ -30,6 +31,7 @@ static unsigned n_workers, n_idle;
 static void *worker(void *arg)
 {
     (void)arg;
+    shim_enter(); /* all this thread does is the shim's own work */
     pthread_mutex_lock(&queue_lock);
     for (;;) {
         while (q_len == 0) {

@@ -95,7 +95,8 @@ struct statx;
     X(ssize_t, copy_file_range, (int, off64_t *, int, off64_t *, size_t, unsigned))    \
     X(ssize_t, sendfile, (int, int, off_t *, size_t))                                  \
     X(ssize_t, sendfile64, (int, int, off64_t *, size_t))                              \
-    X(ssize_t, splice, (int, off64_t *, int, off64_t *, size_t, unsigned))
+    X(ssize_t, splice, (int, off64_t *, int, off64_t *, size_t, unsigned))           \
+    X(int, socketpair, (int, int, int, int *))
 
 #define REAL_DECLARE(ret, name, args) ret(*name) args;
 struct real_table {
