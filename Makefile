@@ -16,7 +16,7 @@ CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter
 CPPFLAGS := -D_GNU_SOURCE -Ishim
 SHIM_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -pthread $(WARN)
-LIBS     := -lcurl -ldl -pthread
+LIBS     := -ldl -pthread
 
 SHIM_SRC := $(sort $(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
@@ -40,7 +40,7 @@ $(BUILD)/remoteio: tools/remoteio.in | $(BUILD)
 # Unit tests (unit-*.c) link the parser objects; the others are plain programs
 # run under the shim by the shell tests.
 $(BUILD)/tests/unit-%: tests/c/unit-%.c $(UNIT_OBJ) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS) -lcurl
 $(BUILD)/tests/%: tests/c/%.c | $(BUILD)/tests
 	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $<
 $(BUILD)/tests/%-fo64: tests/c/%.c | $(BUILD)/tests

@@ -8,7 +8,7 @@
  * no progress for the mapping's timeout is abandoned and retried; the whole operation
  * ends at the caller's deadline.
  */
-#include <curl/curl.h>
+#include "libcurl.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,10 +263,10 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
     char cond[320];
     if (t->etag && t->etag[0]) {
         snprintf(cond, sizeof cond, "If-Match: %s", t->etag);
-        headers = curl_slist_append(headers, cond);
+        headers = libcurl.slist_append(headers, cond);
     } else if (t->last_modified && t->last_modified[0]) {
         snprintf(cond, sizeof cond, "If-Unmodified-Since: %s", t->last_modified);
-        headers = curl_slist_append(headers, cond);
+        headers = libcurl.slist_append(headers, cond);
     }
 
     int result = -EIO;
@@ -296,31 +296,31 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
         char range[64];
         snprintf(range, sizeof range, "%lld-%lld", (long long)tr.first,
                  (long long)(tr.first + tr.want - 1));
-        curl_easy_setopt(h, CURLOPT_URL, t->url);
-        curl_easy_setopt(h, CURLOPT_RANGE, range);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, &tr.resp);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &tr);
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &tr);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(deadline_ms - now));
+        libcurl.easy_setopt(h, CURLOPT_URL, t->url);
+        libcurl.easy_setopt(h, CURLOPT_RANGE, range);
+        libcurl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        libcurl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        libcurl.easy_setopt(h, CURLOPT_HEADERDATA, &tr.resp);
+        libcurl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        libcurl.easy_setopt(h, CURLOPT_WRITEDATA, &tr);
+        libcurl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        libcurl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        libcurl.easy_setopt(h, CURLOPT_XFERINFODATA, &tr);
+        libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(deadline_ms - now));
         if (config.connect_timeout_ms > t->opt.timeout_ms)
-            curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)t->opt.timeout_ms);
+            libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)t->opt.timeout_ms);
         tr.last_progress_ms = now;
         tr.last_dlnow = 0;
         memset(&tr.resp, 0, sizeof tr.resp);
 
         STAT_ADD(t->stats, requests, 1);
         stats_inflight_begin(t->stats);
-        CURLcode rc = curl_easy_perform(h);
+        CURLcode rc = libcurl.easy_perform(h);
         stats_inflight_end(t->stats);
         if (rc == CURLE_OK && !tr.checked && tr.err == 0) {
             /* No body at all: an error status, or an empty 206. */
             long status = 0;
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+            libcurl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
             tr.resp.status = status;
             if (check_response(&tr))
                 tr.checked = true;
@@ -339,7 +339,7 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
                 refuse(&tr, EIO, false, "no data for %llu ms",
                        (unsigned long long)t->opt.timeout_ms);
             else
-                refuse(&tr, EIO, false, "%s", curl_easy_strerror(rc));
+                refuse(&tr, EIO, false, "%s", libcurl.easy_strerror(rc));
         }
         if (tr.fatal) {
             result = -tr.err;
@@ -370,7 +370,7 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
                 shown, tr.why, (unsigned long long)t->opt.deadline_ms);
     result = -EIO;
 out:
-    curl_slist_free_all(headers);
+    libcurl.slist_free_all(headers);
     return result;
 }
 
@@ -387,23 +387,23 @@ static CURLcode probe_request(CURL *h, const char *url, bool head, struct respon
 {
     memset(r, 0, sizeof *r);
     r->content_length = -1;
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(deadline_ms - now_ms()));
+    libcurl.easy_setopt(h, CURLOPT_URL, url);
+    libcurl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    libcurl.easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
+    libcurl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    libcurl.easy_setopt(h, CURLOPT_HEADERDATA, r);
+    libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(deadline_ms - now_ms()));
     if (head) {
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        libcurl.easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-        curl_easy_setopt(h, CURLOPT_RANGE, "0-0");
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_probe_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+        libcurl.easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        libcurl.easy_setopt(h, CURLOPT_RANGE, "0-0");
+        libcurl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_probe_body);
+        libcurl.easy_setopt(h, CURLOPT_WRITEDATA, r);
     }
-    CURLcode rc = curl_easy_perform(h);
+    CURLcode rc = libcurl.easy_perform(h);
     long status = 0;
-    if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status)
+    if (libcurl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status)
         r->status = status;
     if (rc == CURLE_WRITE_ERROR && r->status != 206)
         rc = CURLE_OK; /* we stopped a 200's body on purpose */
@@ -413,14 +413,14 @@ static CURLcode probe_request(CURL *h, const char *url, bool head, struct respon
 static int fill_meta(CURL *h, const struct response *r, int64_t size, struct http_meta *meta)
 {
     char *eff = NULL;
-    curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
+    libcurl.easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &eff);
     meta->url = strdup(eff ? eff : "");
     if (!meta->url)
         return -ENOMEM;
     meta->size = size;
     snprintf(meta->etag, sizeof meta->etag, "%s", r->etag);
     snprintf(meta->last_modified, sizeof meta->last_modified, "%s", r->last_modified);
-    meta->mtime = r->last_modified[0] ? curl_getdate(r->last_modified, NULL) : 0;
+    meta->mtime = r->last_modified[0] ? libcurl.getdate(r->last_modified, NULL) : 0;
     if (meta->mtime < 0)
         meta->mtime = 0;
     return 0;
@@ -451,7 +451,7 @@ int http_probe(const char *url, const char *path, const struct map_options *opt,
         }
         int result = 1; /* 1: retry */
         if (rc != CURLE_OK) {
-            snprintf(why, sizeof why, "%s", curl_easy_strerror(rc));
+            snprintf(why, sizeof why, "%s", libcurl.easy_strerror(rc));
         } else if (head && r.status == 200) {
             result = fill_meta(h, &r, r.content_length, meta);
         } else if (!head && r.status == 206 && r.have_range && r.cr_total >= 0) {

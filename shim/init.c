@@ -1,13 +1,14 @@
 /* init.c: start-up, fork and exit.
  *
  * The constructor fills the table of real functions and reads the configuration, which
- * is all the fast path needs.  libcurl and the cache start on the first virtual open (a
- * program that never touches a virtual file pays nothing more).  Descriptors inherited
+ * is all the fast path needs.  libcurl (loaded then, see libcurl.h) and the cache start
+ * on the first virtual open: a program that never touches a virtual file pays nothing
+ * more.  Descriptors inherited
  * across exec are re-attached at start-up.  At fork, every lock of the shim is taken in
  * a fixed order, so the child gets them in a consistent state and rebuilds what threads
  * it needs lazily.
  */
-#include <curl/curl.h>
+#include "libcurl.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,7 @@ int shim_start_backend(void)
     pthread_mutex_lock(&start_lock);
     if (backend_state == 0) {
         shim_enter();
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            log_error("cannot initialise libcurl; virtual files are unavailable");
+        if (libcurl_load() < 0) {
             backend_state = -1;
         } else if (cache_init(config.chunk_size, config.cache_size) < 0) {
             backend_state = -1;

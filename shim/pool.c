@@ -1,5 +1,5 @@
 /* pool.c: see pool.h. */
-#include <curl/curl.h>
+#include "libcurl.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -49,20 +49,20 @@ static int close_socket(void *arg, curl_socket_t fd)
 
 static void set_common_options(CURL *h)
 {
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 128L * 1024);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "remoteio/0.1");
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)config.connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    libcurl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    libcurl.easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    libcurl.easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    libcurl.easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    libcurl.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    libcurl.easy_setopt(h, CURLOPT_BUFFERSIZE, 128L * 1024);
+    libcurl.easy_setopt(h, CURLOPT_USERAGENT, "remoteio/0.1");
+    libcurl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    libcurl.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)config.connect_timeout_ms);
+    libcurl.easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     if (config.insecure) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+        libcurl.easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        libcurl.easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
 }
 
@@ -102,7 +102,7 @@ CURL *pool_get(uint64_t deadline_ms, bool demand)
             n_busy++;
             pthread_mutex_unlock(&pool_lock);
             if (!h) {
-                h = curl_easy_init();
+                h = libcurl.easy_init();
                 if (!h) {
                     pthread_mutex_lock(&pool_lock);
                     n_busy--;
@@ -112,7 +112,7 @@ CURL *pool_get(uint64_t deadline_ms, bool demand)
                     return NULL;
                 }
             } else {
-                curl_easy_reset(h); /* keeps the live connection */
+                libcurl.easy_reset(h); /* keeps the live connection */
             }
             set_common_options(h);
             return h;
@@ -139,7 +139,7 @@ void pool_put(CURL *h)
     pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
     if (h)
-        curl_easy_cleanup(h);
+        libcurl.easy_cleanup(h);
 }
 
 void pool_atfork_prepare(void)

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef void CURL;
+#include "libcurl.h"
 
 /* A handle, reset to defaults with the shim's common options set; NULL with errno
  * ETIMEDOUT when none became free before deadline_ms (CLOCK_MONOTONIC, ms) or, for
