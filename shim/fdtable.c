@@ -1,5 +1,7 @@
 /* fdtable.c: see fdtable.h. */
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,6 +49,29 @@ struct vfile *fdtable_clear(int fd)
     struct vfile *old = atomic_exchange(&fdtable_slots[fd], NULL);
     pthread_mutex_unlock(&slots_lock);
     return is_vfile(old) ? old : NULL;
+}
+
+int fdtable_move_high(int fd)
+{
+    static int base;
+    if (base == 0) {
+        struct rlimit rl;
+        long soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                        ? (long)rl.rlim_cur : FDTABLE_SIZE;
+        if (soft > FDTABLE_SIZE)
+            soft = FDTABLE_SIZE;
+        __atomic_store_n(&base, soft > 64 ? (int)(soft - soft / 4) : 3, __ATOMIC_RELAXED);
+    }
+    if (fd < 0 || fd >= base)
+        return fd;
+    int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+    if (high < 0 || high >= FDTABLE_SIZE) {
+        if (high >= 0)
+            syscall(SYS_close, high);
+        return fd;
+    }
+    syscall(SYS_close, fd);
+    return high;
 }
 
 static void mark(int fd, struct vfile *marker)

@@ -52,6 +52,10 @@ struct vfile *fdtable_set(int fd, struct vfile *v);
 /* Empty fd's slot; returns the vfile that was there (caller drops it), or NULL. */
 struct vfile *fdtable_clear(int fd);
 
+/* The shim's own descriptors live high (from 3/4 of RLIMIT_NOFILE), away from the low
+ * numbers programs pick themselves (`exec 3<file`, dup2(fd, 3)).  Returns fd moved
+ * there, close-on-exec (fd itself closed), or fd unchanged if that is impossible. */
+int fdtable_move_high(int fd);
 void fdtable_mark_internal(int fd);
 void fdtable_mark_internal_socket(int fd);
 void fdtable_unmark_internal(int fd);

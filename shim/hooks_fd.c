@@ -97,6 +97,8 @@ static void slot_follows(int oldfd, int newfd)
         vfile_unref(old);
     if (v)
         vfile_unref(v);
+    if (newfd == 0)
+        stdio_descriptor_changed(0);
 }
 
 EXPORT int dup(int fd)
@@ -353,7 +355,7 @@ EXPORT int syncfs(int fd)
 /* Advice: WILLNEED (and readahead(2)) start readahead of the range; the rest is accepted. */
 static int advise(int fd, off64_t off, off64_t len, int advice)
 {
-    if (off < 0 || len < 0)
+    if (off < 0 || len < 0 || advice < POSIX_FADV_NORMAL || advice > POSIX_FADV_NOREUSE)
         return EINVAL;
     struct vfile *v = fdtable_get(fd);
     if (!v)
@@ -402,8 +404,10 @@ EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
                                 : (int)syscall(SYS_socketpair, domain, type, protocol, sv);
     int rc = (int)syscall(SYS_socketpair, domain, type | SOCK_CLOEXEC, protocol, sv);
     if (rc == 0) {
-        fdtable_mark_internal(sv[0]);
-        fdtable_mark_internal(sv[1]);
+        for (int i = 0; i < 2; i++) {
+            sv[i] = fdtable_move_high(sv[i]);
+            fdtable_mark_internal(sv[i]);
+        }
     }
     return rc;
 }

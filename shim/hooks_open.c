@@ -41,6 +41,8 @@ static bool open_virtual(int dirfd, const char *path, int flags, int *fd)
         errno = EROFS;
     if (*fd >= 0)
         errno = saved;
+    if (*fd == 0)
+        stdio_descriptor_changed(0);
     return true;
 }
 

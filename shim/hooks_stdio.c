@@ -3,50 +3,102 @@
  * fopencookie FILE whose read, seek and close go through the vfile.  fileno() on it gives
  * the virtual descriptor, so fstat(fileno(f)) works as usual. */
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "shim.h"
 
-static ssize_t cookie_read(void *cookie, char *buf, size_t n)
+/* A stream's cookie: the descriptor it reads, or -1 once detached from it. */
+struct cookie {
+    int fd;
+};
+
+static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
-    return read((int)(intptr_t)cookie, buf, n);
+    return read(((struct cookie *)c)->fd, buf, n);
 }
 
-static int cookie_seek(void *cookie, off64_t *pos, int whence)
+static int cookie_seek(void *c, off64_t *pos, int whence)
 {
-    off64_t r = lseek64((int)(intptr_t)cookie, *pos, whence);
+    off64_t r = lseek64(((struct cookie *)c)->fd, *pos, whence);
     if (r < 0)
         return -1;
     *pos = r;
     return 0;
 }
 
-static int cookie_close(void *cookie)
+static int cookie_close(void *c)
 {
-    return close((int)(intptr_t)cookie);
+    int fd = ((struct cookie *)c)->fd;
+    free(c);
+    return fd >= 0 ? close(fd) : 0;
 }
 
-static ssize_t cookie_write(void *cookie, const char *buf, size_t n)
+static ssize_t cookie_write(void *c, const char *buf, size_t n)
 {
-    (void)cookie;
+    (void)c;
     (void)buf;
     (void)n;
     errno = EBADF;
     return -1;
 }
 
-/* A stream over virtual descriptor fd; on failure fd is left open. */
-static FILE *stream_on(int fd)
+/* A stream over virtual descriptor fd; on failure fd is left open.  *cookie (if not
+ * NULL) gets the cookie, to detach the stream from fd later. */
+static FILE *stream_on(int fd, struct cookie **cookie)
 {
     cookie_io_functions_t io = {
         .read = cookie_read, .write = cookie_write, .seek = cookie_seek, .close = cookie_close,
     };
-    FILE *f = fopencookie((void *)(intptr_t)fd, "r", io);
-    if (f)
-        f->_fileno = fd;
+    struct cookie *c = malloc(sizeof *c);
+    if (!c)
+        return NULL;
+    c->fd = fd;
+    FILE *f = fopencookie(c, "r", io);
+    if (!f) {
+        free(c);
+        return NULL;
+    }
+    f->_fileno = fd;
+    if (cookie)
+        *cookie = c;
     return f;
+}
+
+/* stdin follows descriptor 0.  glibc's own stdin reads fd 0 with an internal read(2)
+ * that no hook sees, so while fd 0 is virtual (a shell's `prog < /remote/x`, or dup2
+ * in the program) stdin is a stream of ours over it, and glibc's returns when fd 0 is
+ * an ordinary file again. */
+static FILE *libc_stdin;           /* glibc's stdin, while ours stands in for it */
+static struct cookie *stdin_cookie;
+static pthread_mutex_t stdin_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the two above */
+
+void stdio_descriptor_changed(int fd)
+{
+    if (fd != 0)
+        return;
+    pthread_mutex_lock(&stdin_lock);
+    bool now_virtual = !fd_is_plain(0) && !fd_is_internal(0);
+    if (now_virtual && !libc_stdin && stdin && stdin->_fileno == 0) {
+        FILE *ours = stream_on(0, &stdin_cookie);
+        if (ours) {
+            libc_stdin = stdin;
+            stdin = ours;
+        }
+    } else if (!now_virtual && libc_stdin && stdin && stdin->_fileno == 0) {
+        FILE *ours = stdin;
+        stdin = libc_stdin;
+        libc_stdin = NULL;
+        /* Detach from fd 0, which now belongs to something else, then free it. */
+        stdin_cookie->fd = -1;
+        stdin_cookie = NULL;
+        ours->_fileno = -1;
+        fclose(ours);
+    }
+    pthread_mutex_unlock(&stdin_lock);
 }
 
 static bool mode_writes(const char *mode)
@@ -66,7 +118,7 @@ static bool fopen_virtual(const char *path, const char *mode, FILE **out)
     *out = NULL;
     if (fd < 0)
         return true;
-    *out = stream_on(fd);
+    *out = stream_on(fd, NULL);
     if (!*out) {
         int e = errno;
         close(fd);
@@ -91,14 +143,30 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
     return REAL(fopen64)(path, mode);
 }
 
-/* freopen onto a virtual path closes the old stream and returns a new one; for the
- * standard streams the global stdin/stdout/stderr is pointed at it. */
-static bool freopen_virtual(const char *path, const char *mode, FILE *old, FILE **out)
+/* A stream of ours is the only kind whose descriptor is virtual. */
+static bool stream_is_ours(FILE *f)
+{
+    int fd = f ? f->_fileno : -1;
+    return fd >= 0 && !fd_is_plain(fd) && !fd_is_internal(fd);
+}
+
+/* freopen onto a virtual path, or of one of our streams (which glibc's freopen cannot
+ * reopen), closes the old stream and returns a new one; for the standard streams the
+ * global stdin/stdout/stderr is pointed at it. */
+static bool freopen_ours(const char *path, const char *mode, FILE *old, FILE **out,
+                         FILE *(*real_fopen)(const char *, const char *))
 {
     if (!path || !mode)
         return false;
-    if (!fopen_virtual(path, mode, out))
-        return false;
+    bool ours = stream_is_ours(old);
+    if (!ours) {
+        if (!fopen_virtual(path, mode, out))
+            return false;
+    } else {
+        fflush(old);
+        if (!fopen_virtual(path, mode, out))
+            *out = real_fopen(path, mode);
+    }
     if (*out) {
         if (old == stdin)
             stdin = *out;
@@ -114,7 +182,7 @@ static bool freopen_virtual(const char *path, const char *mode, FILE *old, FILE 
 EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 {
     FILE *f;
-    if (freopen_virtual(path, mode, stream, &f))
+    if (freopen_ours(path, mode, stream, &f, REAL(fopen)))
         return f;
     return REAL(freopen)(path, mode, stream);
 }
@@ -122,7 +190,7 @@ EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream)
 {
     FILE *f;
-    if (freopen_virtual(path, mode, stream, &f))
+    if (freopen_ours(path, mode, stream, &f, REAL(fopen64)))
         return f;
     return REAL(freopen64)(path, mode, stream);
 }
@@ -135,5 +203,5 @@ EXPORT FILE *fdopen(int fd, const char *mode)
         errno = EINVAL; /* the descriptor is read-only */
         return NULL;
     }
-    return stream_on(fd);
+    return stream_on(fd, NULL);
 }

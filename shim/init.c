@@ -71,6 +71,12 @@ bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err)
     if (rc < 0)
         return false;
     v->map = config_match(&config, v->norm, &v->rest);
+    if (v->map) {
+        /* "/remote/f/" or "/remote/f/." names a directory, which a file is not. */
+        size_t n = strlen(path);
+        if (n == 0 || path[n - 1] == '/' || (n >= 2 && strcmp(path + n - 2, "/.") == 0))
+            *err = ENOTDIR;
+    }
     return v->map != NULL;
 }
 
@@ -113,10 +119,10 @@ __attribute__((constructor(101))) static void shim_constructor(void)
     real_resolve();
     int saved = errno;
     config_load();
-    if (log_file_descriptor() > 2)
-        fdtable_mark_internal(log_file_descriptor()); /* survives programs closing all fds */
+    if (log_file_descriptor() > 2) /* survives programs closing all fds */
+        fdtable_mark_internal(log_set_descriptor(fdtable_move_high(log_file_descriptor())));
     if (config.stats && strcmp(config.stats, "-") == 0) {
-        stats_fd = (int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3);
+        stats_fd = fdtable_move_high((int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3));
         if (stats_fd >= 0)
             fdtable_mark_internal(stats_fd);
     }
@@ -125,8 +131,10 @@ __attribute__((constructor(101))) static void shim_constructor(void)
         int fds[256];
         int n = vfile_find_inherited(fds, 256);
         if (n > 0 && shim_start_backend() == 0)
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i++) {
                 vfile_adopt(fds[i]);
+                stdio_descriptor_changed(fds[i]);
+            }
     }
     errno = saved;
 }

@@ -56,6 +56,12 @@ int log_file_descriptor(void)
     return log_fd;
 }
 
+int log_set_descriptor(int fd)
+{
+    log_fd = fd;
+    return fd;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if ((int)level > log_threshold)

@@ -14,6 +14,7 @@ extern int log_threshold;
 void log_init(int level, const char *file);
 /* The descriptor written to (2 or the log file), so start-up can protect it. */
 int log_file_descriptor(void);
+int log_set_descriptor(int fd); /* returns fd */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Like log_msg, but a message with the same key is printed at most once every few seconds;
  * the next one says how many were suppressed. */

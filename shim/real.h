@@ -96,7 +96,18 @@ struct statx;
     X(ssize_t, sendfile, (int, int, off_t *, size_t))                                  \
     X(ssize_t, sendfile64, (int, int, off64_t *, size_t))                              \
     X(ssize_t, splice, (int, off64_t *, int, off64_t *, size_t, unsigned))           \
-    X(int, socketpair, (int, int, int, int *))
+    X(int, socketpair, (int, int, int, int *))                                        \
+    X(int, truncate, (const char *, off_t))                                            \
+    X(int, truncate64, (const char *, off64_t))                                        \
+    X(int, unlink, (const char *))                                                     \
+    X(int, unlinkat, (int, const char *, int))                                         \
+    X(int, rename, (const char *, const char *))                                       \
+    X(int, renameat, (int, const char *, int, const char *))                           \
+    X(int, chmod, (const char *, mode_t))                                              \
+    X(int, fchmodat, (int, const char *, mode_t, int))                                 \
+    X(int, chown, (const char *, uid_t, gid_t))                                        \
+    X(int, lchown, (const char *, uid_t, gid_t))                                       \
+    X(int, fchownat, (int, const char *, uid_t, gid_t, int))
 
 #define REAL_DECLARE(ret, name, args) ret(*name) args;
 struct real_table {

@@ -46,6 +46,10 @@ bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err);
 /* open(path, flags) when path is virtual (hooks_open.c): true when handled, *fd set. */
 bool hooks_open_virtual(const char *path, int flags, int *fd);
 
+/* Descriptor fd changed between virtual and not (open, dup2, close): stdio follows
+ * (hooks_stdio.c; only fd 0, stdin, matters). */
+void stdio_descriptor_changed(int fd);
+
 /* The URL of a matched path (malloc'd). */
 char *vpath_url(const struct vpath *v);
 
