@@ -51,7 +51,7 @@ struct vfile *fdtable_clear(int fd)
     return is_vfile(old) ? old : NULL;
 }
 
-int fdtable_move_high(int fd)
+int fdtable_move_high(int fd, bool cloexec)
 {
     static int base;
     if (base == 0) {
@@ -64,7 +64,7 @@ int fdtable_move_high(int fd)
     }
     if (fd < 0 || fd >= base)
         return fd;
-    int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, base);
+    int high = (int)syscall(SYS_fcntl, fd, cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, base);
     if (high < 0 || high >= FDTABLE_SIZE) {
         if (high >= 0)
             syscall(SYS_close, high);

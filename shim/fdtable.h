@@ -54,8 +54,8 @@ struct vfile *fdtable_clear(int fd);
 
 /* The shim's own descriptors live high (from 3/4 of RLIMIT_NOFILE), away from the low
  * numbers programs pick themselves (`exec 3<file`, dup2(fd, 3)).  Returns fd moved
- * there, close-on-exec (fd itself closed), or fd unchanged if that is impossible. */
-int fdtable_move_high(int fd);
+ * there (fd itself closed), close-on-exec if asked, or fd unchanged if impossible. */
+int fdtable_move_high(int fd, bool cloexec);
 void fdtable_mark_internal(int fd);
 void fdtable_mark_internal_socket(int fd);
 void fdtable_unmark_internal(int fd);

@@ -33,6 +33,8 @@ EXPORT int close(int fd)
         fdtable_unmark_internal(fd);
         return pass_close(fd);
     }
+    if (!shim_owns_state())
+        return pass_close(fd);
     struct vfile *v = fdtable_clear(fd);
     int rc = pass_close(fd);
     if (v)
@@ -46,6 +48,8 @@ static int close_range_skipping(unsigned first, unsigned last, int flags)
     if (flags & CLOSE_RANGE_CLOEXEC) /* only marks; our own are close-on-exec already */
         return REAL(close_range) ? real.close_range(first, last, flags)
                                  : (int)syscall(SYS_close_range, first, last, flags);
+    /* A vfork child closes in its own table only, but keeps our records for its exec. */
+    bool owner = shim_owns_state();
     unsigned from = first;
     unsigned top = last < FDTABLE_SIZE - 1 ? last : FDTABLE_SIZE - 1;
     for (unsigned fd = first; fd <= top && fd >= first; fd++) {
@@ -58,7 +62,7 @@ static int close_range_skipping(unsigned first, unsigned last, int flags)
             from = fd + 1;
             continue;
         }
-        struct vfile *v = fdtable_clear((int)fd);
+        struct vfile *v = owner ? fdtable_clear((int)fd) : NULL;
         if (v)
             vfile_unref(v);
     }
@@ -91,6 +95,8 @@ EXPORT void closefrom(int lowfd)
 /* After the kernel made newfd a copy of oldfd: make its slot follow. */
 static void slot_follows(int oldfd, int newfd)
 {
+    if (!shim_owns_state())
+        return;
     struct vfile *v = fdtable_get(oldfd);
     struct vfile *old = v ? fdtable_set(newfd, v) : fdtable_clear(newfd);
     if (old)
@@ -405,7 +411,7 @@ EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
     int rc = (int)syscall(SYS_socketpair, domain, type | SOCK_CLOEXEC, protocol, sv);
     if (rc == 0) {
         for (int i = 0; i < 2; i++) {
-            sv[i] = fdtable_move_high(sv[i]);
+            sv[i] = fdtable_move_high(sv[i], true);
             fdtable_mark_internal(sv[i]);
         }
     }

@@ -3,18 +3,75 @@
  * EROFS, a virtual path opened as a directory with ENOTDIR. */
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "shim.h"
+
+/* The descriptor named by /dev/stdin, /dev/fd/N, /proc/self/fd/N, /proc/<our pid>/fd/N
+ * or /proc/thread-self/fd/N, when it is virtual; else -1. */
+static int names_virtual_fd(const char *path)
+{
+    static const char *const std[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
+    char norm[PATH_MAX], self[48];
+    if (path[0] != '/' || path_normalise_absolute(path, norm, sizeof norm) < 0)
+        return -1;
+    long fd = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(norm, std[i]) == 0)
+            fd = i;
+    if (fd < 0) {
+        snprintf(self, sizeof self, "/proc/%d/fd/", (int)getpid());
+        const char *prefixes[] = { "/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/", self };
+        for (int i = 0; i < 4 && fd < 0; i++) {
+            size_t n = strlen(prefixes[i]);
+            if (strncmp(norm, prefixes[i], n) == 0 && norm[n] >= '0' && norm[n] <= '9') {
+                char *end;
+                fd = strtol(norm + n, &end, 10);
+                if (*end)
+                    fd = -1;
+            }
+        }
+    }
+    return fd >= 0 && fd < FDTABLE_SIZE && !fd_is_plain((int)fd) && !fd_is_internal((int)fd)
+               ? (int)fd : -1;
+}
+
+static bool reopen_virtual(const char *path, int flags, int *fd)
+{
+    if (config.nmaps == 0 || path == NULL || shim_depth > 0)
+        return false;
+    int target = names_virtual_fd(path);
+    struct vfile *v = target >= 0 ? fdtable_get(target) : NULL;
+    if (!v)
+        return false;
+    int saved = errno;
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
+        errno = EROFS;
+        *fd = -1;
+    } else {
+        shim_enter();
+        *fd = vfile_reopen(v, flags);
+        shim_leave();
+        if (*fd >= 0)
+            errno = saved;
+    }
+    vfile_unref(v);
+    return true;
+}
 
 /* Returns true when the call was ours, with *fd set (or -1 and errno). */
 static bool open_virtual(int dirfd, const char *path, int flags, int *fd)
 {
     struct vpath vp;
     int err;
+    if (dirfd == AT_FDCWD && reopen_virtual(path, flags, fd))
+        return true;
     if (!vpath_match(dirfd, path, &vp, &err))
         return false;
     int saved = errno;

@@ -382,8 +382,10 @@ static size_t on_probe_body(char *data, size_t size, size_t n, void *arg)
     return r->status == 206 ? size * n : 0;
 }
 
+/* One probe request.  Its answer is a few hundred bytes: a probe that has not finished
+ * within the mapping's no-progress timeout is abandoned (and retried by the caller). */
 static CURLcode probe_request(CURL *h, const char *url, bool head, struct response *r,
-                              uint64_t deadline_ms)
+                              uint64_t deadline_ms, uint64_t timeout_ms)
 {
     memset(r, 0, sizeof *r);
     r->content_length = -1;
@@ -392,7 +394,10 @@ static CURLcode probe_request(CURL *h, const char *url, bool head, struct respon
     libcurl.easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
     libcurl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     libcurl.easy_setopt(h, CURLOPT_HEADERDATA, r);
-    libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(deadline_ms - now_ms()));
+    uint64_t left = deadline_ms > now_ms() ? deadline_ms - now_ms() : 1;
+    libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left < timeout_ms ? left : timeout_ms));
+    if (config.connect_timeout_ms > timeout_ms)
+        libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     if (head) {
         libcurl.easy_setopt(h, CURLOPT_NOBODY, 1L);
     } else {
@@ -442,12 +447,12 @@ int http_probe(const char *url, const char *path, const struct map_options *opt,
         }
         struct response r;
         bool head = true;
-        CURLcode rc = probe_request(h, url, true, &r, deadline);
+        CURLcode rc = probe_request(h, url, true, &r, deadline, opt->timeout_ms);
         if (rc == CURLE_OK && (r.status == 403 || r.status == 405 || r.status == 501 ||
                                (r.status == 200 && (!r.accept_ranges || r.content_length < 0)))) {
             /* HEAD refused (presigned URLs), or no promise of ranges: ask for one byte. */
             head = false;
-            rc = probe_request(h, url, false, &r, deadline);
+            rc = probe_request(h, url, false, &r, deadline, opt->timeout_ms);
         }
         int result = 1; /* 1: retry */
         if (rc != CURLE_OK) {

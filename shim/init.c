@@ -26,6 +26,13 @@
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
 
+static pid_t shim_pid; /* the process the shim's state belongs to */
+
+bool shim_owns_state(void)
+{
+    return (pid_t)syscall(SYS_getpid) == __atomic_load_n(&shim_pid, __ATOMIC_RELAXED);
+}
+
 /* Where REMOTEIO_STATS=1 prints: a copy of stderr taken at start-up, because programs
  * (coreutils among them) close stderr in their own exit handlers, which run first. */
 static int stats_fd = -1;
@@ -105,6 +112,7 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
+    __atomic_store_n(&shim_pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
     log_atfork_child();
     fdtable_atfork_child();
     pool_atfork_child();
@@ -118,23 +126,22 @@ __attribute__((constructor(101))) static void shim_constructor(void)
 {
     real_resolve();
     int saved = errno;
+    shim_pid = (pid_t)syscall(SYS_getpid);
     config_load();
     if (log_file_descriptor() > 2) /* survives programs closing all fds */
-        fdtable_mark_internal(log_set_descriptor(fdtable_move_high(log_file_descriptor())));
+        fdtable_mark_internal(log_set_descriptor(fdtable_move_high(log_file_descriptor(), true)));
     if (config.stats && strcmp(config.stats, "-") == 0) {
-        stats_fd = fdtable_move_high((int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3));
+        stats_fd = fdtable_move_high((int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3), true);
         if (stats_fd >= 0)
             fdtable_mark_internal(stats_fd);
     }
     if (config.nmaps > 0) {
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-        int fds[256];
-        int n = vfile_find_inherited(fds, 256);
+        struct vfile_inherited found[256];
+        int n = vfile_find_inherited(found, 256);
         if (n > 0 && shim_start_backend() == 0)
-            for (int i = 0; i < n; i++) {
-                vfile_adopt(fds[i]);
-                stdio_descriptor_changed(fds[i]);
-            }
+            for (int i = 0; i < n; i++)
+                vfile_adopt(&found[i], stdio_descriptor_changed);
     }
     errno = saved;
 }

@@ -34,7 +34,7 @@ static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_so
 {
     (void)arg;
     (void)purpose;
-    int fd = fdtable_move_high(socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol));
+    int fd = fdtable_move_high(socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol), true);
     if (fd >= 0)
         fdtable_mark_internal_socket(fd);
     return fd >= 0 ? fd : CURL_SOCKET_BAD;

@@ -32,6 +32,12 @@ static inline void shim_leave(void)
     shim_depth--;
 }
 
+/* False in a vfork child (python's subprocess, glibc's posix_spawn): it shares our
+ * memory but not our descriptor table, so it must leave the slots alone and let the
+ * kernel act on its own table; after its exec, the new image re-attaches.  Costs a
+ * getpid; only slot-changing paths ask. */
+bool shim_owns_state(void);
+
 /* A path as openat(dirfd, path) names it, matched against the mappings. */
 struct vpath {
     char norm[PATH_MAX];

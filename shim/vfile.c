@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,11 +19,11 @@
 #include "path.h"
 #include "vfile.h"
 
-#define RECORD_MAGIC 0x52494f31u /* "RIO1" */
-#define MEMFD_NAME "remoteio"
-#define MEMFD_LINK "/memfd:" MEMFD_NAME " (deleted)"
+#define RECORD_MAGIC 0x52494f32u /* "RIO2" */
+#define MEMFD_PREFIX "remoteio:"
+#define MEMFD_LINK_PREFIX "/memfd:" MEMFD_PREFIX
 
-/* The shared part, at the start of the memfd. */
+/* The shared part, at the start of the record memfd. */
 struct record {
     uint32_t magic;
     uint32_t length;         /* of the whole record, strings included */
@@ -38,6 +40,7 @@ struct vfile {
     struct object *obj;
     struct record *rec;
     size_t rec_len;
+    int record_fd;           /* the memfd; one of the shim's own descriptors */
 };
 
 static const char *rec_string(const struct record *r, int which)
@@ -49,9 +52,42 @@ static const char *rec_string(const struct record *r, int which)
     return s;
 }
 
-/* Makes the memfd with its record, and the O_PATH descriptor the program will see. */
-static int make_placeholder(struct vfile *v, const char *path, struct object *obj, int flags)
+static void close_quietly(int fd)
 {
+    int e = errno;
+    syscall(SYS_close, fd);
+    errno = e;
+}
+
+/* The descriptor the program sees: O_PATH of a fresh socket inode.  *ino gets the
+ * inode number, which names the record. */
+static int make_placeholder(int flags, unsigned long *ino)
+{
+    int sock = (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return -1;
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", sock);
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, proc, O_PATH | (flags & O_CLOEXEC));
+    close_quietly(sock);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            errno = EIO; /* no /proc */
+        return -1;
+    }
+    struct stat st;
+    if (syscall(SYS_fstat, fd, &st) < 0) {
+        close_quietly(fd);
+        return -1;
+    }
+    *ino = (unsigned long)st.st_ino;
+    return fd;
+}
+
+/* The record memfd, mapped; inherited across exec (not close-on-exec). */
+static int make_record(struct vfile *v, unsigned long ino, const char *path, int flags)
+{
+    struct object *obj = v->obj;
     const char *strs[4] = { path, object_url(obj), object_etag(obj), object_last_modified(obj) };
     size_t lens[4], total = sizeof(struct record);
     for (int i = 0; i < 4; i++) {
@@ -60,25 +96,25 @@ static int make_placeholder(struct vfile *v, const char *path, struct object *ob
     }
     long page = sysconf(_SC_PAGESIZE);
     size_t map_len = (total + (size_t)page - 1) & ~((size_t)page - 1);
-    int mfd = (int)syscall(SYS_memfd_create, MEMFD_NAME, MFD_CLOEXEC);
+    char name[64];
+    snprintf(name, sizeof name, MEMFD_PREFIX "%lu", ino);
+    int mfd = (int)syscall(SYS_memfd_create, name, 0);
     if (mfd < 0)
         return -1;
-    /* Sparse up to the object's size, so that even a raw fstat shows the right size. */
-    int64_t fsize = object_size(obj) > (int64_t)map_len ? object_size(obj) : (int64_t)map_len;
+    mfd = fdtable_move_high(mfd, false);
     struct record *r = MAP_FAILED;
-    if (syscall(SYS_ftruncate, mfd, fsize) == 0)
+    if (syscall(SYS_ftruncate, mfd, (off_t)map_len) == 0)
         r = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
     if (r == MAP_FAILED) {
-        int e = errno;
-        syscall(SYS_close, mfd);
-        errno = e;
+        close_quietly(mfd);
         return -1;
     }
     r->magic = RECORD_MAGIC;
     r->length = (uint32_t)total;
     atomic_store(&r->offset, 0);
-    atomic_store(&r->flags, O_RDONLY | (flags & (O_NONBLOCK | O_APPEND | O_DIRECT | O_NOATIME |
-                                                 O_LARGEFILE | O_SYNC | O_DSYNC)));
+    atomic_store(&r->flags, O_RDONLY | O_LARGEFILE |
+                                (flags & (O_NONBLOCK | O_APPEND | O_DIRECT | O_NOATIME | O_SYNC |
+                                          O_DSYNC)));
     r->size = object_size(obj);
     r->path_len = (uint32_t)lens[0];
     r->url_len = (uint32_t)lens[1];
@@ -89,18 +125,42 @@ static int make_placeholder(struct vfile *v, const char *path, struct object *ob
         memcpy(s, strs[i], lens[i] + 1);
         s += lens[i] + 1;
     }
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", mfd);
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, proc, O_PATH | (flags & O_CLOEXEC));
-    int e = errno;
-    syscall(SYS_close, mfd);
-    if (fd < 0) {
-        munmap(r, map_len);
-        errno = e == ENOENT ? EIO : e; /* no /proc */
-        return -1;
-    }
+    fdtable_mark_internal(mfd);
     v->rec = r;
     v->rec_len = map_len;
+    v->record_fd = mfd;
+    return 0;
+}
+
+/* A vfile on obj (whose reference it takes) behind a new descriptor. */
+static int open_on(struct object *obj, const char *path, int flags)
+{
+    struct vfile *v = calloc(1, sizeof *v);
+    if (!v) {
+        object_unref(obj);
+        errno = ENOMEM;
+        return -1;
+    }
+    v->obj = obj;
+    v->record_fd = -1;
+    unsigned long ino;
+    int fd = make_placeholder(flags, &ino);
+    if (fd >= 0 && (fd >= FDTABLE_SIZE || make_record(v, ino, path, flags) < 0)) {
+        if (fd >= FDTABLE_SIZE)
+            errno = EMFILE;
+        close_quietly(fd);
+        fd = -1;
+    }
+    if (fd < 0) {
+        object_unref(obj);
+        free(v);
+        return -1;
+    }
+    atomic_init(&v->refs, 0);
+    struct vfile *old = fdtable_set(fd, v);
+    if (old) /* a slot the kernel's numbering says is free: cannot happen, but be safe */
+        vfile_unref(old);
+    log_debug("open %s -> fd %d", path, fd);
     return fd;
 }
 
@@ -116,31 +176,17 @@ int vfile_open(const char *path, const struct mapping *m, const char *rest, int 
     free(url);
     if (!obj)
         return -1;
-    struct vfile *v = calloc(1, sizeof *v);
-    if (!v) {
-        object_unref(obj);
-        errno = ENOMEM;
+    return open_on(obj, path, flags);
+}
+
+int vfile_reopen(struct vfile *v, int flags)
+{
+    if (!v->obj) {
+        errno = EIO;
         return -1;
     }
-    v->obj = obj;
-    int fd = make_placeholder(v, path, obj, flags);
-    if (fd < 0 || fd >= FDTABLE_SIZE) {
-        int e = fd < 0 ? errno : EMFILE;
-        if (fd >= 0)
-            syscall(SYS_close, fd);
-        if (v->rec)
-            munmap(v->rec, v->rec_len);
-        object_unref(obj);
-        free(v);
-        errno = e;
-        return -1;
-    }
-    atomic_init(&v->refs, 0);
-    struct vfile *old = fdtable_set(fd, v);
-    if (old) /* a stale slot for a number the kernel had free: cannot happen, but be safe */
-        vfile_unref(old);
-    log_debug("open %s -> fd %d", path, fd);
-    return fd;
+    object_ref(v->obj);
+    return open_on(v->obj, rec_string(v->rec, 0), flags);
 }
 
 void vfile_ref(struct vfile *v)
@@ -155,6 +201,8 @@ void vfile_unref(struct vfile *v)
     if (v->obj)
         object_unref(v->obj);
     munmap(v->rec, v->rec_len);
+    fdtable_unmark_internal(v->record_fd);
+    close_quietly(v->record_fd);
     free(v);
 }
 
@@ -250,58 +298,81 @@ void vfile_set_status_flags(struct vfile *v, int flags)
     atomic_store(&v->rec->flags, (old & ~changeable) | (flags & changeable));
 }
 
-void vfile_adopt(int fd)
+void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
 {
-    char proc[64];
-    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    int mfd = (int)syscall(SYS_openat, AT_FDCWD, proc, O_RDWR | O_CLOEXEC);
-    if (mfd < 0)
-        return;
+    /* The descriptors that name this record: O_PATH descriptors of its socket inode. */
+    int fds[64], n = 0;
+    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char want[64];
+    snprintf(want, sizeof want, "socket:[%lu]", in->ino);
+    char buf[4096];
+    for (long got; dir >= 0 && (got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0;) {
+        for (long off = 0; off < got;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            char *end;
+            long fd = strtol(d->d_name, &end, 10);
+            if (*end || end == d->d_name || fd == dir || fd >= FDTABLE_SIZE || n == 64)
+                continue;
+            char proc[64], link[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
+            long l = syscall(SYS_readlinkat, AT_FDCWD, proc, link, sizeof link - 1);
+            if (l <= 0)
+                continue;
+            link[l] = '\0';
+            long fl = strcmp(link, want) == 0 ? syscall(SYS_fcntl, fd, F_GETFL) : -1;
+            if (fl >= 0 && (fl & O_PATH))
+                fds[n++] = (int)fd;
+        }
+    }
+    if (dir >= 0)
+        syscall(SYS_close, dir);
+
     struct record head;
     struct record *r = MAP_FAILED;
     size_t map_len = 0;
-    if (syscall(SYS_pread64, mfd, &head, sizeof head, 0) == (long)sizeof head &&
+    if (n > 0 && syscall(SYS_pread64, in->record_fd, &head, sizeof head, 0) == (long)sizeof head &&
         head.magic == RECORD_MAGIC && head.length < (1u << 20)) {
         long page = sysconf(_SC_PAGESIZE);
         map_len = (head.length + (size_t)page - 1) & ~((size_t)page - 1);
-        r = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+        r = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, in->record_fd, 0);
     }
-    syscall(SYS_close, mfd);
-    if (r == MAP_FAILED)
-        return;
-    size_t strings = (size_t)r->path_len + r->url_len + r->etag_len + r->lm_len + 4;
-    if (sizeof *r + strings > r->length) {
-        munmap(r, map_len);
-        return;
-    }
-    struct vfile *v = calloc(1, sizeof *v);
-    if (!v) {
-        munmap(r, map_len);
+    size_t strings = r == MAP_FAILED ? 0 : (size_t)r->path_len + r->url_len + r->etag_len + r->lm_len + 4;
+    struct vfile *v = r == MAP_FAILED || sizeof *r + strings > r->length ? NULL : calloc(1, sizeof *v);
+    if (!v) { /* an orphan (nobody names it any more) or unreadable: let it go */
+        if (r != MAP_FAILED)
+            munmap(r, map_len);
+        syscall(SYS_close, in->record_fd);
         return;
     }
     v->rec = r;
     v->rec_len = map_len;
+    v->record_fd = in->record_fd;
+    fdtable_mark_internal(in->record_fd);
     const char *path = rec_string(r, 0), *url = rec_string(r, 1);
     const char *rest;
     const struct mapping *m = config_match(&config, path, &rest);
     struct map_options opt = m ? config_mapping_options(&config, m) : config.defaults;
     v->obj = object_adopt(path, url, &opt, r->size, rec_string(r, 2), rec_string(r, 3));
     if (!v->obj)
-        log_error("%s: inherited descriptor %d cannot be re-attached; its reads fail", path, fd);
-    atomic_init(&v->refs, 0);
-    fdtable_set(fd, v);
-    log_debug("fd %d: inherited %s", fd, path);
+        log_error("%s: inherited descriptor %d cannot be re-attached; its reads fail", path, fds[0]);
+    atomic_init(&v->refs, 1); /* ours until every descriptor holds one */
+    for (int i = 0; i < n; i++) {
+        fdtable_set(fds[i], v);
+        attached(fds[i]);
+        log_debug("fd %d: inherited %s", fds[i], path);
+    }
+    vfile_unref(v);
 }
 
-int vfile_find_inherited(int *out, int max)
+int vfile_find_inherited(struct vfile_inherited *out, int max)
 {
     int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
                            O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return 0;
     char buf[4096];
-    int found[256];
-    int nfound = 0, n_out = 0;
+    int n_out = 0;
     for (;;) {
         long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
         if (n <= 0)
@@ -313,22 +384,20 @@ int vfile_find_inherited(int *out, int max)
             long fd = strtol(d->d_name, &end, 10);
             if (*end || end == d->d_name || fd == dir || fd >= FDTABLE_SIZE)
                 continue;
-            char proc[64], link[64];
+            char proc[64], link[96];
             snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
             long l = syscall(SYS_readlinkat, AT_FDCWD, proc, link, sizeof link - 1);
             if (l <= 0)
                 continue;
             link[l] = '\0';
-            if (strcmp(link, MEMFD_LINK) == 0 && nfound < 256)
-                found[nfound++] = (int)fd;
+            size_t plen = strlen(MEMFD_LINK_PREFIX);
+            if (strncmp(link, MEMFD_LINK_PREFIX, plen) != 0 || n_out == max)
+                continue;
+            unsigned long ino = strtoul(link + plen, &end, 10);
+            if (strcmp(end, " (deleted)") == 0)
+                out[n_out++] = (struct vfile_inherited){ (int)fd, ino };
         }
     }
     syscall(SYS_close, dir);
-    for (int i = 0; i < nfound; i++) {
-        /* Only O_PATH descriptors are ours: a program's own memfd named alike is not. */
-        long fl = syscall(SYS_fcntl, found[i], F_GETFL);
-        if (fl >= 0 && (fl & O_PATH) && n_out < max)
-            out[n_out++] = found[i];
-    }
     return n_out;
 }

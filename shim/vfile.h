@@ -2,12 +2,16 @@
  * the object it reads, its file offset and status flags.  Duplicated descriptors share
  * one vfile and so one offset.
  *
- * Each vfile stands behind a real kernel descriptor (the program sees its number) that
- * is an O_PATH descriptor of a small memfd: the kernel refuses read(2), mmap(2) and
- * io_uring reads on it with EBADF, so a call that bypasses the shim fails instead of
- * returning wrong bytes.  The memfd holds a record (path, URL, size, validator) and the
- * offset, mapped shared: a forked child shares the offset with its parent as the kernel
- * would, and a program exec'd with the shim re-attaches to descriptors it inherits. */
+ * The descriptor the program sees is real: an O_PATH descriptor of a socket inode, made
+ * for the purpose.  The kernel refuses read(2), mmap(2) and io_uring reads on it with
+ * EBADF and reopening it through /proc/self/fd with ENXIO, so a call that bypasses the
+ * shim fails instead of returning wrong bytes.
+ *
+ * Beside it, a record (path, URL, size, validator, offset, status flags) lives in a
+ * memfd named after the socket inode, held by the shim as one of its own descriptors and
+ * mapped shared: a forked child shares the offset with its parent as the kernel would,
+ * and a program exec'd with the shim finds the record and the descriptors that name it,
+ * and re-attaches. */
 #ifndef REMOTEIO_VFILE_H
 #define REMOTEIO_VFILE_H
 
@@ -24,6 +28,10 @@ struct object;
  * with errno.  flags are open(2)'s. */
 int vfile_open(const char *path, const struct mapping *m, const char *rest, int flags);
 
+/* Open the file descriptor fd refers to again (/dev/fd/N, /proc/self/fd/N, /dev/stdin):
+ * a new description with its own offset, as the kernel does for a regular file. */
+int vfile_reopen(struct vfile *v, int flags);
+
 void vfile_ref(struct vfile *v);
 void vfile_unref(struct vfile *v);
 
@@ -39,9 +47,14 @@ int64_t vfile_offset(const struct vfile *v);
 int vfile_status_flags(const struct vfile *v);
 void vfile_set_status_flags(struct vfile *v, int flags);
 
-/* At start-up: find the placeholders inherited across exec (up to max), then re-attach
- * each one once the backend runs. */
-int vfile_find_inherited(int *fds, int max);
-void vfile_adopt(int fd);
+/* At start-up: find the records inherited across exec (up to max); then, once the
+ * backend runs, re-attach each one to the descriptors that name it (calling
+ * attached(fd) for each), or close it when none does. */
+struct vfile_inherited {
+    int record_fd;
+    unsigned long ino;
+};
+int vfile_find_inherited(struct vfile_inherited *found, int max);
+void vfile_adopt(const struct vfile_inherited *rec, void (*attached)(int fd));
 
 #endif
