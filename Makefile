@@ -65,7 +65,7 @@ asan:
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
 	REMOTEIO_TEST_BUILD=build-asan tests/run.sh $(T)
 tsan:
-	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread" all tests
+	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread --param=tsan-instrument-func-entry-exit=0" all tests
 	REMOTEIO_PRELOAD="$(TSAN_RT) $(abspath build-tsan)/libremoteio.so" \
 	TSAN_OPTIONS=halt_on_error=1:exitcode=86:report_signal_unsafe=0 \
 	REMOTEIO_TEST_BUILD=build-tsan tests/run.sh $(or $(T),concurrency)

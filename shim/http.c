@@ -261,7 +261,9 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
     http_display_url(t->url, shown, sizeof shown);
     struct curl_slist *headers = NULL;
     char cond[320];
-    if (t->etag && t->etag[0]) {
+    /* If-Match compares strongly: a weak ETag (W/"...") never matches, so it pins the
+     * version by date instead.  The ETag of every response is compared in any case. */
+    if (t->etag && t->etag[0] && strncmp(t->etag, "W/", 2) != 0) {
         snprintf(cond, sizeof cond, "If-Match: %s", t->etag);
         headers = libcurl.slist_append(headers, cond);
     } else if (t->last_modified && t->last_modified[0]) {

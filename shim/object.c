@@ -308,6 +308,14 @@ void object_unref(struct object *obj)
     pthread_mutex_unlock(&registry_lock);
 }
 
+/* A stream's window never exceeds a quarter of the cache: prefetched data must stay long
+ * enough to be read, whatever REMOTEIO_READAHEAD says. */
+static int64_t readahead_limit(const struct object *o)
+{
+    int64_t quarter = (int64_t)(config.cache_size / 4);
+    return (int64_t)o->opt.readahead < quarter ? (int64_t)o->opt.readahead : quarter;
+}
+
 ssize_t object_pread(struct object *o, void *buf, size_t len, int64_t offset)
 {
     if (offset < 0) {
@@ -323,7 +331,7 @@ ssize_t object_pread(struct object *o, void *buf, size_t len, int64_t offset)
 
     struct ra_decision d;
     pthread_mutex_lock(&o->ra_lock);
-    ra_on_read(&o->ra, offset, (int64_t)len, o->meta.size, (int64_t)o->opt.readahead,
+    ra_on_read(&o->ra, offset, (int64_t)len, o->meta.size, readahead_limit(o),
                (int64_t)cache_chunk_size(), &d);
     pthread_mutex_unlock(&o->ra_lock);
     if (d.len > 0)

@@ -97,7 +97,7 @@ while True:
     d += b
 sys.stdout.buffer.write(d)'" "$W/big"
 sh_same "offset shared by shell children: dd then cat" \
-    'exec 8</remote/big; dd bs=1000 count=1 status=none <&8 > '"$T/part1"'; cat <&8' "$T/big.rest"
+    'exec 8</remote/big; dd bs=4096 iflag=count_bytes count=1000 status=none <&8 > '"$T/part1"'; cat <&8' "$T/big.rest"
 same_bytes "offset shared by shell children: dd's part" "$T/part1" "$T/big.head"
 sh_same "subshell reads an inherited fd" 'exec 8</remote/small; ( cat <&8 )' "$W/small"
 sh_same "pipeline: cat < /remote/x | cat" 'cat < /remote/big | cat' "$W/big"

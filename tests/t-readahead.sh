@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# t-readahead.sh: readahead follows the reader and nothing else.
+#  1. a sequential reader that reads 8 MiB and then pauses (file still open):
+#     the origin sends nothing more during the pause, and no more in all than
+#     the bytes read + REMOTEIO_READAHEAD;
+#  2. a sequential read of 64 MiB fetches <= 1.1x the bytes with requests of
+#     1 MiB or more on average;
+#  3. random 4 KiB reads over a 128 MiB object cause no readahead: at most 1%
+#     of the reads lead to a request larger than two chunks, origin bytes
+#     <= 2.5x one chunk per read (64K chunks) and <= 2.5x the bytes read (4K
+#     chunks).
+. "$(dirname "$0")/lib.sh"
+cd "$TOP"
+require curl python3
+[ -f "${SHIM##* }" ] || { echo "SKIP: ${SHIM##* } is not built"; exit 77; }
+PREADER=${REMOTEIO_TEST_BUILD:-build}/tests/preader
+if [ ! -x "$PREADER" ]; then
+    PREADER=$T/preader
+    cc -D_GNU_SOURCE -std=gnu11 -O2 -pthread -o "$PREADER" tests/c/preader.c || exit 1
+fi
+MIB=1048576
+mkdir -p "$T/www"
+head -c $((128 * MIB)) /dev/urandom > "$T/www/big"
+head -c $((64 * MIB)) "$T/www/big" > "$T/www/seq64"
+start_nginx "$T/www"
+export REMOTEIO_MAP="/remote/=$ORIGIN/"
+
+lines() { wc -l < "$NGINX_LOG"; }
+# origin_since LINE: "requests bytes largest" of the GET requests after LINE
+origin_since() {
+    tail -n +$(($1 + 1)) "$NGINX_LOG" | awk '/"GET / { n++; b += $2; if ($2 > m) m = $2 }
+        END { printf "%d %.0f %.0f\n", n, b, m }'
+}
+# big_since LINE BYTES: GET requests after LINE larger than BYTES
+big_since() { tail -n +$(($1 + 1)) "$NGINX_LOG" | awk -v x="$2" '/"GET / && $2 > x { n++ } END { print n + 0 }'; }
+# stat_field FILE NAME: a REMOTEIO_STATS field summed over the file's lines
+stat_field() { awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) s += substr($i, length(k) + 2) } END { print s + 0 }' "$1"; }
+
+# ---- 1. readahead stops when the reader stops
+RA=$((16 * MIB))
+mark=$(lines)
+REMOTEIO_READAHEAD=16M shim "$PREADER" -m seq -b 1M -l 8M -w 3 -c "$T/www/big" /remote/big > "$T/p1.out" 2>&1 &
+pid=$!
+for i in $(seq 1 100); do grep -q '^preader:' "$T/p1.out" && break; sleep 0.1; done
+sleep 1
+read -r n1 b1 m1 < <(origin_since $mark)
+sleep 1.5
+read -r n2 b2 m2 < <(origin_since $mark)
+wait $pid; rc=$?
+cat "$T/p1.out"
+[ $rc = 0 ] && ok "paused reader read 8 MiB correctly" || fail "paused reader" "rc=$rc"
+if [ "$b2" = "$b1" ] && [ "$n2" = "$n1" ]; then
+    ok "nothing fetched while the reader pauses ($n1 requests, $b1 bytes, 1-2.5 s into the pause)"
+else
+    fail "readahead during the pause" "origin bytes grew from $b1 ($n1 requests) to $b2 ($n2 requests)"
+fi
+read -r n3 b3 m3 < <(origin_since $mark)
+if [ "$b3" -le $((8 * MIB + RA)) ]; then
+    ok "origin bytes $b3 <= 8 MiB read + READAHEAD 16 MiB"
+else
+    fail "readahead bound" "origin sent $b3 bytes for 8 MiB read with REMOTEIO_READAHEAD=16M ($((8 * MIB + RA)))"
+fi
+
+# ---- 2. a sequential read is fetched once, in large requests
+mark=$(lines)
+check "sequential read of 64 MiB with dd" shim dd if=/remote/seq64 of="$T/seq64.out" bs=1M status=none
+same_bytes "sequential read: bytes" "$T/www/seq64" "$T/seq64.out"
+sleep 0.3
+read -r n b m < <(origin_since $mark)
+avg=$((b / (n > 0 ? n : 1)))
+if [ "$b" -le $((64 * MIB * 11 / 10)) ]; then
+    ok "sequential 64 MiB: origin sent $b bytes ($(awk "BEGIN { printf \"%.3f\", $b / (64 * $MIB) }")x)"
+else
+    fail "sequential over-read" "origin sent $b bytes for 64 MiB (> 1.1x)"
+fi
+if [ "$avg" -ge $MIB ]; then
+    ok "sequential 64 MiB: $n requests, $avg bytes on average"
+else
+    fail "sequential request size" "$n requests averaging $avg bytes (< 1 MiB)"
+fi
+
+# ---- 3. random reads trigger no readahead
+N=400
+for chunk in 64K 4K; do
+    cb=$(numfmt --from=iec $chunk)
+    mark=$(lines)
+    : > "$T/stats"
+    out=$(REMOTEIO_CHUNK_SIZE=$chunk REMOTEIO_STATS="$T/stats" shim "$PREADER" -m rand -x -b 4096 -n $N -s 7 \
+          -c "$T/www/big" /remote/big 2>&1)
+    rc=$?
+    echo "$out"; cat "$T/stats"
+    sleep 0.3
+    read -r n b m < <(origin_since $mark)
+    read_bytes=$((N * 4096))
+    [ $rc = 0 ] && ok "random 4K reads, chunk $chunk: bytes right" || fail "random 4K reads, chunk $chunk" "rc=$rc"
+    ra=$(( $(stat_field "$T/stats" readahead_used) + $(stat_field "$T/stats" readahead_wasted) ))
+    big=$(big_since $mark $((2 * cb)))
+    if [ "$big" -le $((N / 100)) ]; then
+        ok "random 4K reads, chunk $chunk: no readahead ($big requests > 2 chunks, largest $m bytes, readahead stats $ra bytes)"
+    else
+        fail "random 4K reads, chunk $chunk: readahead" "$big of $N reads caused a request > 2 chunks (largest $m bytes, chunk $cb), readahead_used+wasted=$ra bytes"
+    fi
+    if [ $chunk = 64K ]; then limit=$((N * cb * 5 / 2)); what="2.5 x $N chunks"
+    else limit=$((read_bytes * 5 / 2)); what="2.5 x bytes read"; fi
+    if [ "$b" -le "$limit" ]; then
+        ok "random 4K reads, chunk $chunk: origin bytes $b <= $what ($limit), $n requests"
+    else
+        fail "random 4K reads, chunk $chunk: over-read" "origin sent $b bytes in $n requests (> $what = $limit)"
+    fi
+done
+finish
