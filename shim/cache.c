@@ -452,9 +452,10 @@ void cache_atfork_child(void)
     /* Only the forking thread exists here, and it was not inside the cache: every pin and
      * every pending fetch belonged to threads of the parent.  Keep what is READY, free the
      * rest. */
-    pthread_mutex_init(&cache_lock, NULL);
-    if (!chunks)
+    if (!chunks) {
+        pthread_mutex_unlock(&cache_lock);
         return;
+    }
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -477,4 +478,5 @@ void cache_atfork_child(void)
         c->lru_next = c->lru_prev = NULL;
         list_push_front(&free_list, c);
     }
+    pthread_mutex_unlock(&cache_lock);
 }

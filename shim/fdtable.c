@@ -117,5 +117,5 @@ void fdtable_atfork_parent(void)
 
 void fdtable_atfork_child(void)
 {
-    pthread_mutex_init(&slots_lock, NULL);
+    pthread_mutex_unlock(&slots_lock); /* taken by this thread in prepare */
 }

@@ -94,20 +94,24 @@ char *vpath_url(const struct vpath *v)
 
 static void atfork_prepare(void)
 {
+    pthread_mutex_lock(&start_lock);
     object_atfork_prepare();
     prefetch_atfork_prepare();
     cache_atfork_prepare();
     pool_atfork_prepare();
     fdtable_atfork_prepare();
+    log_atfork_prepare(); /* a leaf: taken under others (the cache's) */
 }
 
 static void atfork_parent(void)
 {
+    log_atfork_parent();
     fdtable_atfork_parent();
     pool_atfork_parent();
     cache_atfork_parent();
     prefetch_atfork_parent();
     object_atfork_parent();
+    pthread_mutex_unlock(&start_lock);
 }
 
 static void atfork_child(void)
@@ -119,7 +123,7 @@ static void atfork_child(void)
     cache_atfork_child();
     object_atfork_child();
     prefetch_atfork_child();
-    pthread_mutex_init(&start_lock, NULL);
+    pthread_mutex_unlock(&start_lock);
 }
 
 __attribute__((constructor(101))) static void shim_constructor(void)

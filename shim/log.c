@@ -115,7 +115,17 @@ void log_limited(enum log_level level, const char *key, const char *fmt, ...)
         log_msg(level, "(%u similar messages suppressed)", suppressed);
 }
 
+void log_atfork_prepare(void)
+{
+    pthread_mutex_lock(&recent_lock);
+}
+
+void log_atfork_parent(void)
+{
+    pthread_mutex_unlock(&recent_lock);
+}
+
 void log_atfork_child(void)
 {
-    pthread_mutex_init(&recent_lock, NULL);
+    pthread_mutex_unlock(&recent_lock);
 }

@@ -20,7 +20,9 @@ void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(p
  * the next one says how many were suppressed. */
 void log_limited(enum log_level level, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Reset the rate limiter's lock in a forked child. */
+/* The rate limiter's lock across fork. */
+void log_atfork_prepare(void);
+void log_atfork_parent(void);
 void log_atfork_child(void);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -483,9 +483,9 @@ void object_atfork_child(void)
 {
     /* The child counts its own work: the parent reports what it did. */
     for (struct object *o = registry; o; o = o->next) {
-        pthread_mutex_init(&o->ra_lock, NULL);
+        pthread_mutex_unlock(&o->ra_lock);
         memset(&o->stats, 0, sizeof o->stats);
     }
     records = NULL; /* the parent's; leaked here rather than freed twice */
-    pthread_mutex_init(&registry_lock, NULL);
+    pthread_mutex_unlock(&registry_lock);
 }

@@ -157,9 +157,9 @@ void pool_atfork_child(void)
     /* The handles and their sockets belong to the parent's connections.  Close our copies
      * of the sockets (fdtable knows them) without any protocol traffic, and leak the
      * handles' memory: cleaning them up could write to the shared connections. */
-    pthread_mutex_init(&pool_lock, NULL);
     pool_ready = false;
     idle = NULL;
     n_idle = n_busy = 0;
+    pthread_mutex_unlock(&pool_lock);
     fdtable_close_internal_sockets();
 }

@@ -109,7 +109,6 @@ void prefetch_atfork_parent(void)
 void prefetch_atfork_child(void)
 {
     /* The workers did not come along.  Queued parts are dropped: nobody asked for them. */
-    pthread_mutex_init(&queue_lock, NULL);
     pthread_cond_init(&queue_cond, NULL);
     struct job dropped[QUEUE_MAX];
     unsigned n = q_len;
@@ -117,6 +116,7 @@ void prefetch_atfork_child(void)
         dropped[i] = queue[(q_head + i) % QUEUE_MAX];
     q_head = q_len = 0;
     n_workers = n_idle = 0;
+    pthread_mutex_unlock(&queue_lock);
     for (unsigned i = 0; i < n; i++)
         object_unref(dropped[i].obj);
 }
