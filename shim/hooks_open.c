@@ -19,7 +19,9 @@ static int names_virtual_fd(const char *path)
 {
     static const char *const std[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
     char norm[PATH_MAX], self[48];
-    if (path[0] != '/' || path_normalise_absolute(path, norm, sizeof norm) < 0)
+    if (!vfile_any_open() || (strncmp(path, "/dev/", 5) != 0 && strncmp(path, "/proc/", 6) != 0))
+        return -1;
+    if (path_normalise_absolute(path, norm, sizeof norm) < 0)
         return -1;
     long fd = -1;
     for (int i = 0; i < 3; i++)

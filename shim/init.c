@@ -72,6 +72,10 @@ bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err)
         *err = ENOTDIR; /* relative to a virtual file */
         return true;
     }
+    /* The common case first: an absolute path already in normal form that no mapping
+     * covers is decided without copying it. */
+    if (path_is_normal(path) && !config_match(&config, path, NULL))
+        return false;
     int saved = errno;
     int rc = path_resolve(dirfd, path, v->norm, sizeof v->norm);
     errno = saved;

@@ -47,6 +47,24 @@ int path_normalise_absolute(const char *in, char *out, size_t outlen)
     return 0;
 }
 
+bool path_is_normal(const char *p)
+{
+    if (p[0] != '/')
+        return false;
+    for (const char *q = p; *q; q++) {
+        if (q[0] != '/')
+            continue;
+        if (q[1] == '/')
+            return false;
+        if (q[1] == '.') {
+            const char *r = q[2] == '.' ? q + 3 : q + 2;
+            if (*r == '/' || *r == '\0')
+                return false;
+        }
+    }
+    return true;
+}
+
 int path_resolve(int dirfd, const char *path, char *out, size_t outlen)
 {
     if (path[0] == '/')

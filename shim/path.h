@@ -4,11 +4,16 @@
 #ifndef REMOTEIO_PATH_H
 #define REMOTEIO_PATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Collapse "//", "." and ".." of an absolute path ("/.." stays "/"); drops a trailing
  * '/'.  Returns 0, or -1 when it does not fit (ENAMETOOLONG) or is not absolute. */
 int path_normalise_absolute(const char *in, char *out, size_t outlen);
+
+/* True when path is absolute and has no "//", "." or ".." component (a trailing '/' is
+ * allowed): path_normalise_absolute would only drop that slash. */
+bool path_is_normal(const char *path);
 
 /* The absolute, normalised form of path as openat(dirfd, path) would see it: relative
  * paths are taken against the cwd (AT_FDCWD) or the directory dirfd refers to.

@@ -5,6 +5,7 @@
 #ifndef REMOTEIO_READAHEAD_H
 #define REMOTEIO_READAHEAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RA_STREAMS 8

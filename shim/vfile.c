@@ -35,6 +35,13 @@ struct record {
     char strings[];          /* path, url, etag, last-modified; each NUL-terminated */
 };
 
+static atomic_int live_vfiles; /* vfiles in existence */
+
+bool vfile_any_open(void)
+{
+    return atomic_load_explicit(&live_vfiles, memory_order_relaxed) > 0;
+}
+
 struct vfile {
     atomic_int refs;
     struct object *obj;
@@ -157,6 +164,7 @@ static int open_on(struct object *obj, const char *path, int flags)
         return -1;
     }
     atomic_init(&v->refs, 0);
+    atomic_fetch_add(&live_vfiles, 1);
     struct vfile *old = fdtable_set(fd, v);
     if (old) /* a slot the kernel's numbering says is free: cannot happen, but be safe */
         vfile_unref(old);
@@ -204,6 +212,7 @@ void vfile_unref(struct vfile *v)
     fdtable_unmark_internal(v->record_fd);
     close_quietly(v->record_fd);
     free(v);
+    atomic_fetch_sub(&live_vfiles, 1);
 }
 
 struct object *vfile_object(const struct vfile *v)
@@ -357,6 +366,7 @@ void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
     if (!v->obj)
         log_error("%s: inherited descriptor %d cannot be re-attached; its reads fail", path, fds[0]);
     atomic_init(&v->refs, 1); /* ours until every descriptor holds one */
+    atomic_fetch_add(&live_vfiles, 1);
     for (int i = 0; i < n; i++) {
         fdtable_set(fds[i], v);
         attached(fds[i]);

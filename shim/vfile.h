@@ -32,6 +32,9 @@ int vfile_open(const char *path, const struct mapping *m, const char *rest, int 
  * a new description with its own offset, as the kernel does for a regular file. */
 int vfile_reopen(struct vfile *v, int flags);
 
+/* True while any virtual file is open in this process (a cheap filter for hooks). */
+bool vfile_any_open(void);
+
 void vfile_ref(struct vfile *v);
 void vfile_unref(struct vfile *v);
 

@@ -155,6 +155,17 @@ static void test_paths(void)
               cases[i].in, rc == 0 ? out : "(error)");
     }
     CHECK(path_normalise_absolute("relative", out, sizeof out) < 0, "relative refused");
+    static const struct {
+        const char *in;
+        bool normal;
+    } forms[] = {
+        { "/a/b", true },   { "/a/b/", true },  { "/", true },        { "/a/.b", true },
+        { "/a/..b", true }, { "/a//b", false }, { "/a/./b", false },  { "/a/../b", false },
+        { "/a/.", false },  { "/a/..", false }, { "a/b", false },     { "//a", false },
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++)
+        CHECK(path_is_normal(forms[i].in) == forms[i].normal, "path_is_normal(\"%s\")",
+              forms[i].in);
     char small[8];
     CHECK(path_normalise_absolute("/abcdefghij", small, sizeof small) < 0 && errno == ENAMETOOLONG,
           "too long");
