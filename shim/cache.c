@@ -424,6 +424,19 @@ int64_t cache_prefetch(struct cache_source *src, int64_t offset, int64_t len,
     return fetched;
 }
 
+uint64_t cache_unread_prefetch(const struct cache_source *src)
+{
+    uint64_t n = 0;
+    if (!chunks)
+        return 0;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < nslots; i++)
+        if (chunks[i].src == src && chunks[i].state == CHUNK_READY && chunks[i].prefetched)
+            n += chunks[i].len;
+    pthread_mutex_unlock(&cache_lock);
+    return n;
+}
+
 void cache_drop_source(struct cache_source *src)
 {
     if (!chunks)

@@ -50,6 +50,9 @@ ssize_t cache_read(struct cache_source *src, void *buf, size_t len, int64_t offs
 int64_t cache_prefetch(struct cache_source *src, int64_t offset, int64_t len,
                        uint64_t deadline_ms);
 
+/* Bytes of src that readahead fetched and nobody has read yet. */
+uint64_t cache_unread_prefetch(const struct cache_source *src);
+
 /* Forget every chunk of src (it is going away; nobody reads it any more). */
 void cache_drop_source(struct cache_source *src);
 

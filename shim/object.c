@@ -443,6 +443,8 @@ void object_print_stats(int fd)
 {
     pthread_mutex_lock(&registry_lock);
     for (struct object *o = registry; o; o = o->next) {
+        /* Readahead still unread at exit was fetched for nothing. */
+        STAT_ADD(&o->stats, readahead_wasted, cache_unread_prefetch(&o->src));
         record_stats(o);
         memset(&o->stats, 0, sizeof o->stats); /* counted once, even if printed again */
     }
