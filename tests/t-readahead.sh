@@ -26,9 +26,10 @@ start_nginx "$T/www"
 export REMOTEIO_MAP="/remote/=$ORIGIN/"
 
 lines() { wc -l < "$NGINX_LOG"; }
-# origin_since LINE: "requests bytes largest" of the GET requests after LINE
+# origin_since LINE: "requests bytes largest" of the successful GETs after LINE (the
+# health check of start_nginx may reach the log late)
 origin_since() {
-    tail -n +$(($1 + 1)) "$NGINX_LOG" | awk '/"GET / { n++; b += $2; if ($2 > m) m = $2 }
+    tail -n +$(($1 + 1)) "$NGINX_LOG" | awk '/"GET / && $1 ~ /^2/ { n++; b += $2; if ($2 > m) m = $2 }
         END { printf "%d %.0f %.0f\n", n, b, m }'
 }
 # big_since LINE BYTES: GET requests after LINE larger than BYTES
