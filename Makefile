@@ -3,7 +3,8 @@
 #   make            build/libremoteio.so and build/remoteio
 #   make check      the whole test suite (tests/run.sh)
 #   make asan       the suite against an ASan+UBSan build (build-asan/)
-#   make tsan       the concurrency tests against a TSan build (build-tsan/)
+#   make tsan       the concurrency tests against a TSan build (build-tsan/): the test
+#                   programs are instrumented too and load the runtime themselves
 #   make fuzz       short libFuzzer runs of the parsers (FUZZ_SECONDS each)
 #   make bench      the benchmark (tests/bench/), not part of the suite
 #   make soak       the long fault-injection run (minutes), not part of the suite
@@ -47,11 +48,11 @@ $(BUILD)/remoteio: tools/remoteio.in | $(BUILD)
 # Unit tests (unit-*.c) link the parser objects; the others are plain programs
 # run under the shim by the shell tests.
 $(BUILD)/tests/unit-%: tests/c/unit-%.c $(UNIT_OBJ) | $(BUILD)/tests
-	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS) -lcurl
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
 $(BUILD)/tests/%: tests/c/%.c | $(BUILD)/tests
 	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $<
 $(BUILD)/tests/%-fo64: tests/c/%.c | $(BUILD)/tests
-	$(CC) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -std=gnu11 $(WARN) -O2 -pthread -o $@ $<
+	$(CC) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_FORTIFY_SOURCE=2 -std=gnu11 $(WARN) $(CFLAGS) -O2 -pthread -o $@ $<
 
 tests: $(TEST_BIN) $(BUILD)/tests/interpose-fo64
 
@@ -64,7 +65,6 @@ check: all tests
 # Sanitizer builds: the runtime must come first in LD_PRELOAD.
 ASAN_RT = $(shell $(CC) -print-file-name=libasan.so)
 UBSAN_RT = $(shell $(CC) -print-file-name=libubsan.so)
-TSAN_RT = $(shell $(CC) -print-file-name=libtsan.so)
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all tests
 	REMOTEIO_PRELOAD="$(ASAN_RT) $(UBSAN_RT) $(abspath build-asan)/libremoteio.so" \
@@ -73,7 +73,7 @@ asan:
 	REMOTEIO_TEST_BUILD=build-asan tests/run.sh $(T)
 tsan:
 	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread" HOOKS_UNINSTRUMENTED=1 all tests
-	REMOTEIO_PRELOAD="$(TSAN_RT) $(abspath build-tsan)/libremoteio.so" \
+	REMOTEIO_PRELOAD="$(abspath build-tsan)/libremoteio.so" \
 	TSAN_OPTIONS=halt_on_error=1:exitcode=86:report_signal_unsafe=0 \
 	REMOTEIO_TEST_BUILD=build-tsan tests/run.sh $(or $(T),concurrency)
 
