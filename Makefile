@@ -1,7 +1,8 @@
 # remoteio: build the preload library, its wrapper, its tests and tools.
 #
 #   make            build/libremoteio.so and build/remoteio
-#   make check      the whole test suite (tests/run.sh)
+#   make check      the whole test suite (tests/run.sh), after installing what it needs
+#   make deps       install the build and test dependencies (Debian 12; root or sudo)
 #   make asan       the suite against an ASan+UBSan build (build-asan/)
 #   make tsan       the concurrency tests against a TSan build (build-tsan/): the test
 #                   programs are instrumented too and load the runtime themselves
@@ -59,7 +60,12 @@ tests: $(TEST_BIN) $(BUILD)/tests/interpose-fo64
 $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
-check: all tests
+# deps: what building and testing need, installed from Debian's packages (idempotent).
+deps:
+	tests/deps.sh
+
+check: deps
+	$(MAKE) all tests
 	tests/run.sh
 
 # Sanitizer builds: the runtime must come first in LD_PRELOAD.
@@ -87,10 +93,11 @@ soak: all
 	tests/soak.sh
 examples: all
 	examples/run-all.sh
-demo: all
+demo: deps
+	$(MAKE) all
 	./demo.sh
 
 clean:
 	rm -rf build build-asan build-tsan build-fuzz
 
-.PHONY: all tests check asan tsan fuzz bench soak examples demo clean
+.PHONY: all deps tests check asan tsan fuzz bench soak examples demo clean
