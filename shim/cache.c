@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "log.h"
 #include "pool.h"
 
@@ -89,11 +90,7 @@ int cache_init(uint64_t csize, uint64_t cache_size)
         log_error("cannot reserve the %llu-byte cache", (unsigned long long)cache_size);
         return -1;
     }
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&cache_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&cache_cond);
     list_init(&lru);
     list_init(&free_list);
     for (size_t i = 0; i < nslots; i++) {
@@ -245,12 +242,6 @@ static int fetch_claimed(struct cache_source *src, struct chunk **c, const bool 
     return first_err;
 }
 
-static void deadline_timespec(uint64_t ms, struct timespec *ts)
-{
-    ts->tv_sec = (time_t)(ms / 1000);
-    ts->tv_nsec = (long)(ms % 1000) * 1000000;
-}
-
 /* One step of cache_read: chunks [first, first+n) hold the bytes
  * [offset, offset+len) with len fitting in them.  Returns 0, 1 (retry the step: a chunk
  * someone else fetched failed for a passing reason) or -errno. */
@@ -259,8 +250,7 @@ static int read_step(struct cache_source *src, char *buf, int64_t offset, size_t
 {
     struct chunk *c[STEP_MAX];
     bool mine[STEP_MAX] = { false };
-    struct timespec ts;
-    deadline_timespec(deadline_ms, &ts);
+    struct timespec ts = deadline_timespec(deadline_ms);
 
     pthread_mutex_lock(&cache_lock);
     size_t got = 0;
@@ -469,11 +459,7 @@ void cache_atfork_child(void)
         pthread_mutex_unlock(&cache_lock);
         return;
     }
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&cache_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&cache_cond);
     list_init(&lru);
     list_init(&free_list);
     for (size_t i = 0; i < nslots; i++) {

@@ -21,13 +21,6 @@ static unsigned n_busy;  /* handles lent out */
 static unsigned n_limit; /* config.connections, read once */
 static bool pool_ready;
 
-uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Our sockets are close-on-exec (Debian 12's libcurl does not ask for it) and marked as
  * the shim's own, so a program closing every descriptor cannot pull them from under us. */
 static curl_socket_t open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
@@ -70,20 +63,10 @@ static void pool_init_locked(void)
 {
     if (pool_ready)
         return;
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    cond_init_monotonic(&pool_cond);
     n_limit = config.connections ? config.connections : 1;
     idle = calloc(n_limit, sizeof *idle);
     pool_ready = idle != NULL;
-}
-
-static void to_timespec(uint64_t ms, struct timespec *ts)
-{
-    ts->tv_sec = (time_t)(ms / 1000);
-    ts->tv_nsec = (long)(ms % 1000) * 1000000;
 }
 
 CURL *pool_get(uint64_t deadline_ms, bool demand)
@@ -119,8 +102,7 @@ CURL *pool_get(uint64_t deadline_ms, bool demand)
         }
         if (!demand || now_ms() >= deadline_ms)
             break;
-        struct timespec ts;
-        to_timespec(deadline_ms, &ts);
+        struct timespec ts = deadline_timespec(deadline_ms);
         pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
     }
     pthread_mutex_unlock(&pool_lock);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "libcurl.h"
 
 /* A handle, reset to defaults with the shim's common options set; NULL with errno
@@ -25,6 +26,5 @@ void pool_atfork_prepare(void);
 void pool_atfork_parent(void);
 void pool_atfork_child(void);
 
-uint64_t now_ms(void);
 
 #endif

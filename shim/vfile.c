@@ -307,35 +307,58 @@ void vfile_set_status_flags(struct vfile *v, int flags)
     atomic_store(&v->rec->flags, (old & ~changeable) | (flags & changeable));
 }
 
-void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
+/* Calls visit(fd, link target) for each of this process's descriptors below
+ * FDTABLE_SIZE (raw syscalls: this runs at start-up). */
+static void each_fd(void (*visit)(int fd, const char *link, void *arg), void *arg)
 {
-    /* The descriptors that name this record: O_PATH descriptors of its socket inode. */
-    int fds[64], n = 0;
-    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    char want[64];
-    snprintf(want, sizeof want, "socket:[%lu]", in->ino);
+    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
+                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return;
     char buf[4096];
-    for (long got; dir >= 0 && (got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0;) {
+    for (long got; (got = syscall(SYS_getdents64, dir, buf, sizeof buf)) > 0;) {
         for (long off = 0; off < got;) {
             struct dirent64 *d = (struct dirent64 *)(buf + off);
             off += d->d_reclen;
             char *end;
             long fd = strtol(d->d_name, &end, 10);
-            if (*end || end == d->d_name || fd == dir || fd >= FDTABLE_SIZE || n == 64)
+            if (*end || end == d->d_name || fd == dir || fd >= FDTABLE_SIZE)
                 continue;
-            char proc[64], link[64];
+            char proc[64], link[128];
             snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
             long l = syscall(SYS_readlinkat, AT_FDCWD, proc, link, sizeof link - 1);
             if (l <= 0)
                 continue;
             link[l] = '\0';
-            long fl = strcmp(link, want) == 0 ? syscall(SYS_fcntl, fd, F_GETFL) : -1;
-            if (fl >= 0 && (fl & O_PATH))
-                fds[n++] = (int)fd;
+            visit((int)fd, link, arg);
         }
     }
-    if (dir >= 0)
-        syscall(SYS_close, dir);
+    syscall(SYS_close, dir);
+}
+
+/* The descriptors naming one record: O_PATH descriptors of its socket inode. */
+struct namers {
+    char want[64];
+    int fds[64];
+    int n;
+};
+
+static void find_namer(int fd, const char *link, void *arg)
+{
+    struct namers *nm = arg;
+    if (nm->n < 64 && strcmp(link, nm->want) == 0) {
+        long fl = syscall(SYS_fcntl, fd, F_GETFL);
+        if (fl >= 0 && (fl & O_PATH))
+            nm->fds[nm->n++] = fd;
+    }
+}
+
+void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
+{
+    struct namers nm = { .n = 0 };
+    snprintf(nm.want, sizeof nm.want, "socket:[%lu]", in->ino);
+    each_fd(find_namer, &nm);
+    int *fds = nm.fds, n = nm.n;
 
     struct record head;
     struct record *r = MAP_FAILED;
@@ -375,39 +398,26 @@ void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
     vfile_unref(v);
 }
 
+struct records {
+    struct vfile_inherited *out;
+    int max, n;
+};
+
+static void find_record(int fd, const char *link, void *arg)
+{
+    struct records *r = arg;
+    size_t plen = strlen(MEMFD_LINK_PREFIX);
+    if (r->n == r->max || strncmp(link, MEMFD_LINK_PREFIX, plen) != 0)
+        return;
+    char *end;
+    unsigned long ino = strtoul(link + plen, &end, 10);
+    if (strcmp(end, " (deleted)") == 0)
+        r->out[r->n++] = (struct vfile_inherited){ fd, ino };
+}
+
 int vfile_find_inherited(struct vfile_inherited *out, int max)
 {
-    int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd",
-                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0)
-        return 0;
-    char buf[4096];
-    int n_out = 0;
-    for (;;) {
-        long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
-        if (n <= 0)
-            break;
-        for (long off = 0; off < n;) {
-            struct dirent64 *d = (struct dirent64 *)(buf + off);
-            off += d->d_reclen;
-            char *end;
-            long fd = strtol(d->d_name, &end, 10);
-            if (*end || end == d->d_name || fd == dir || fd >= FDTABLE_SIZE)
-                continue;
-            char proc[64], link[96];
-            snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
-            long l = syscall(SYS_readlinkat, AT_FDCWD, proc, link, sizeof link - 1);
-            if (l <= 0)
-                continue;
-            link[l] = '\0';
-            size_t plen = strlen(MEMFD_LINK_PREFIX);
-            if (strncmp(link, MEMFD_LINK_PREFIX, plen) != 0 || n_out == max)
-                continue;
-            unsigned long ino = strtoul(link + plen, &end, 10);
-            if (strcmp(end, " (deleted)") == 0)
-                out[n_out++] = (struct vfile_inherited){ (int)fd, ino };
-        }
-    }
-    syscall(SYS_close, dir);
-    return n_out;
+    struct records r = { out, max, 0 };
+    each_fd(find_record, &r);
+    return r.n;
 }

@@ -5,6 +5,8 @@
 #   start_nginx DIR [EXTRA] serve DIR on 127.0.0.1:<ephemeral>; sets ORIGIN (http://127.0.0.1:PORT)
 #                           and NGINX_LOG (access log: "status bytes_sent range request");
 #                           EXTRA is spliced into the server block (extra locations)
+#   start_fault_origin ROOT PORT ARGS...  the fault-injecting origin (tests/origin/) over
+#                           ROOT on PORT (0: ephemeral); sets OPID, OPORT, OURL
 #   make_file PATH SIZE     a file of SIZE bytes of pseudo-random data (deterministic per name)
 #   shim CMD...             run CMD with the shim preloaded (REMOTEIO_MAP must be exported)
 #   ok NAME / fail NAME MSG / check NAME CMD...   record results
@@ -14,6 +16,8 @@ set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # REMOTEIO_PRELOAD overrides what is preloaded (the sanitizer targets put their runtime first).
 SHIM=${REMOTEIO_PRELOAD:-$TOP/build/libremoteio.so}
+# The system python3 (a pyenv shim in front of it would be a bash script under the shim).
+PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/remoteio-test.XXXXXX")
 chmod 755 "$T" # nginx workers run as another user
 PASSED=0
@@ -97,6 +101,24 @@ NGX
     done
     echo "FATAL: nginx did not start: $(cat "$dir/stderr" "$dir/error.log" 2>/dev/null | tail -3)"
     exit 1
+}
+
+# start_fault_origin ROOT PORT ARGS...: see the top of this file
+start_fault_origin() {
+    local root=$1 port=$2 pf=$T/origin.port.$RANDOM i; shift 2
+    "$PY" "$TOP/tests/origin/fault_origin.py" --root "$root" --port "$port" \
+        --port-file "$pf" "$@" 2>>"$T/origin.err" &
+    OPID=$!
+    # only while it is still our running job (never a reused pid)
+    at_exit "jobs -p | grep -qx $OPID && { kill -CONT $OPID; kill -9 $OPID; wait $OPID; }"
+    for i in $(seq 1 100); do
+        [ -s "$pf" ] && break
+        kill -0 $OPID 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -s "$pf" ] || { echo "FATAL: fault origin did not start: $(tail -3 "$T/origin.err")"; exit 1; }
+    OPORT=$(cat "$pf")
+    OURL=http://127.0.0.1:$OPORT
 }
 
 # make_file PATH SIZE: deterministic pseudo-random content

@@ -15,7 +15,6 @@
 #        in bytes), SOAK_TIMEOUT (REMOTEIO_TIMEOUT, 2).
 . "$(dirname "$0")/lib.sh"
 require python3 curl timeout
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 SECS=${SOAK_SECONDS:-300}
 SIZE_MB=${SOAK_SIZE_MB:-64}
@@ -24,29 +23,13 @@ SEED=${SOAK_SEED:-1}
 FIO=${SOAK_FIO:-1}
 command -v fio >/dev/null 2>&1 || FIO=0
 
-start_origin() {
-    local root=$1 port=$2 pf=$T/origin.port.$RANDOM i; shift 2
-    "$PY" "$TOP/tests/origin/fault_origin.py" --root "$root" --port "$port" \
-        --port-file "$pf" "$@" 2>>"$T/origin.err" &
-    OPID=$!
-    # only while it is still our running job (never a reused pid)
-    at_exit "jobs -p | grep -qx $OPID && { kill -CONT $OPID; kill -9 $OPID; wait $OPID; }"
-    for i in $(seq 1 100); do
-        [ -s "$pf" ] && break
-        kill -0 $OPID 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$pf" ] || { echo "FATAL: fault origin did not start: $(tail -3 "$T/origin.err")"; exit 1; }
-    OPORT=$(cat "$pf")
-    OURL=http://127.0.0.1:$OPORT
-}
 ostat() { curl -s --max-time 5 "$OURL/__stats" | "$PY" -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 kv() { grep -o "\b$1=[0-9]*" "$2" 2>/dev/null | awk -F= '{s+=$2} END {printf "%.0f\n", s}'; }
 val() { grep -o "\b$1=[^ ]*" "$2" 2>/dev/null | head -1 | cut -d= -f2-; }
 
 mkdir -p "$T/root"
 make_file "$T/root/obj" $((SIZE_MB << 20))
-start_origin "$T/root" 0 --seed "$SEED" --fault-rate "$RATE" \
+start_fault_origin "$T/root" 0 --seed "$SEED" --fault-rate "$RATE" \
     --faults 503,429,reset,short,stall,full200,wrongrange --stall-seconds 30 --retry-after 1
 
 export REMOTEIO_MAP="/remote/=$OURL/"

@@ -9,7 +9,6 @@
 # one line on stderr, the program still runs, the good entries still work.
 . "$(dirname "$0")/lib.sh"
 require python3 timeout cmp
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 W=$T/www
 mkdir -p "$W/d1" "$W/d2" "$W/d3" "$W/etc" "$W/d1/sub"
 make_file "$W/d1/x" 100000

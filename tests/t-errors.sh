@@ -8,7 +8,6 @@
 # under the shim.  The shim's own messages start with "remoteio:".
 . "$(dirname "$0")/lib.sh"
 require python3 timeout
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 W=$T/www
 mkdir -p "$W"
 make_file "$W/x" 200000
@@ -16,8 +15,9 @@ make_file "$W/big" $((4 * 1048576))
 start_nginx "$W" '
     location /secret/ { return 403; }
     location /auth/ { return 401; }
-    location /broken/ { return 500; }'
-export REMOTEIO_MAP="/remote/=$ORIGIN/;/secret/=$ORIGIN/secret/;/auth/=$ORIGIN/auth/;/broken/=$ORIGIN/broken/"
+    location /broken/ { return 500; }
+    location /norange/ { alias '"$W"'/; max_ranges 0; }'
+export REMOTEIO_MAP="/remote/=$ORIGIN/;/secret/=$ORIGIN/secret/;/auth/=$ORIGIN/auth/;/broken/=$ORIGIN/broken/;/norange/=$ORIGIN/norange/"
 export REMOTEIO_TIMEOUT=2 REMOTEIO_DEADLINE=20
 unset REMOTEIO_CONFIG REMOTEIO_STATS REMOTEIO_LOG REMOTEIO_LOG_FILE
 
@@ -77,6 +77,15 @@ only_remoteio_lines() {
     local other; other=$(grep -v '^remoteio:' "$T/err" | head -3)
     [ -z "$other" ] && ok "$1" || fail "$1" "$other"
 }
+
+# --- a server that ignores Range: refused at open, with one clear line ---
+first=$(ls "$W" | head -1)
+expect "server ignoring Range: open -> EIO" EIO open "/norange/$first"
+grep -q "does not support range requests" "$T/err" && ok "server ignoring Range: the reason is logged" ||
+    fail "server ignoring Range: the reason is logged" "$(head -2 "$T/err")"
+n=$(grep -c '"GET /norange/' "$NGINX_LOG")
+[ "$n" -le 1 ] && ok "server ignoring Range: not downloaded again and again ($n GET)" ||
+    fail "server ignoring Range: requests" "$n GETs"
 
 # --- missing, forbidden ---
 expect "missing object: open -> ENOENT" ENOENT open /remote/missing

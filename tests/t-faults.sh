@@ -9,26 +9,8 @@
 # HEAD/probe requests made at open time; a third stalls the first probe.
 . "$(dirname "$0")/lib.sh"
 require python3 curl timeout
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 ALL_KINDS=503,429,reset,short,stall,full200,wrongrange
 
-# start_origin ROOT PORT ARGS...: sets OPID, OPORT, OURL
-start_origin() {
-    local root=$1 port=$2 pf=$T/origin.port.$RANDOM i; shift 2
-    "$PY" "$TOP/tests/origin/fault_origin.py" --root "$root" --port "$port" \
-        --port-file "$pf" "$@" 2>>"$T/origin.err" &
-    OPID=$!
-    # only while it is still our running job (never a reused pid)
-    at_exit "jobs -p | grep -qx $OPID && { kill -CONT $OPID; kill -9 $OPID; wait $OPID; }"
-    for i in $(seq 1 100); do
-        [ -s "$pf" ] && break
-        kill -0 $OPID 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$pf" ] || { echo "FATAL: fault origin did not start: $(tail -3 "$T/origin.err")"; exit 1; }
-    OPORT=$(cat "$pf")
-    OURL=http://127.0.0.1:$OPORT
-}
 ostat() { curl -s --max-time 5 "$OURL/__stats" | "$PY" -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 # kv KEY FILE: sum of KEY=N over the lines of FILE
 kv() { grep -o "\b$1=[0-9]*" "$2" 2>/dev/null | awk -F= '{s+=$2} END {printf "%.0f\n", s}'; }
@@ -38,7 +20,7 @@ make_file "$T/root/obj" $((16 << 20))
 head -c $((1 << 20)) "$T/root/obj" >"$T/root/small"
 
 # -- 1: faulty range requests -------------------------------------------------
-start_origin "$T/root" 0 --seed 42 --fault-rate 0.25 --faults $ALL_KINDS \
+start_fault_origin "$T/root" 0 --seed 42 --fault-rate 0.25 --faults $ALL_KINDS \
     --stall-seconds 30 --retry-after 1 --log "$T/origin.log"
 export REMOTEIO_MAP="/remote/=$OURL/"
 export REMOTEIO_TIMEOUT=2 REMOTEIO_RETRIES=8 REMOTEIO_CHUNK_SIZE=32768 \
@@ -80,7 +62,7 @@ awk -v l="${longest:-999}" 'BEGIN {exit !(l < 30)}' && ok "longest read ${longes
 kill -9 $OPID 2>/dev/null; wait $OPID 2>/dev/null
 
 # -- 2: faulty HEAD/probe requests at open time ------------------------------
-start_origin "$T/root" 0 --seed 9 --fault-rate 0.5 --faults 503,reset,short --fault-head
+start_fault_origin "$T/root" 0 --seed 9 --fault-rate 0.5 --faults 503,reset,short --fault-head
 export REMOTEIO_MAP="/remote/=$OURL/"
 unset REMOTEIO_STATS
 bad=0
@@ -99,7 +81,7 @@ echo "  origin: head=$heads get=$(ostat 'd["get"]') faults=$hf"
 # Seed 0 stalls the first HEAD and none of the next ones: the open must give up
 # on it after REMOTEIO_TIMEOUT and retry, not wait for the whole deadline.
 kill -9 $OPID 2>/dev/null; wait $OPID 2>/dev/null
-start_origin "$T/root" 0 --seed 0 --fault-rate 0.5 --faults stall --fault-head --no-fault-range \
+start_fault_origin "$T/root" 0 --seed 0 --fault-rate 0.5 --faults stall --fault-head --no-fault-range \
     --stall-seconds 30
 export REMOTEIO_MAP="/remote/=$OURL/"
 s=$(date +%s.%N)

@@ -9,7 +9,6 @@
 # close-on-exec is honoured.
 . "$(dirname "$0")/lib.sh"
 require python3 timeout cmp dd sha256sum
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 W=$T/www
 mkdir -p "$W"
 make_file "$W/big" $((3 * 1048576 + 5))

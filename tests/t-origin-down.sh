@@ -9,24 +9,7 @@
 # succeed again once it is resumed.  The program must exit normally.
 . "$(dirname "$0")/lib.sh"
 require python3 curl timeout
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-start_origin() {
-    local root=$1 port=$2 pf=$T/origin.port.$RANDOM i; shift 2
-    "$PY" "$TOP/tests/origin/fault_origin.py" --root "$root" --port "$port" \
-        --port-file "$pf" "$@" 2>>"$T/origin.err" &
-    OPID=$!
-    # only while it is still our running job (never a reused pid)
-    at_exit "jobs -p | grep -qx $OPID && { kill -CONT $OPID; kill -9 $OPID; wait $OPID; }"
-    for i in $(seq 1 100); do
-        [ -s "$pf" ] && break
-        kill -0 $OPID 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$pf" ] || { echo "FATAL: fault origin did not start: $(tail -3 "$T/origin.err")"; exit 1; }
-    OPORT=$(cat "$pf")
-    OURL=http://127.0.0.1:$OPORT
-}
 # wait_for FILE: until the reader reaches a step (bounded)
 wait_for() {
     local i
@@ -42,7 +25,7 @@ val() { grep -o "\b$1=[^ ]*" "$2" 2>/dev/null | head -1 | cut -d= -f2-; }
 MB=$((1 << 20))
 mkdir -p "$T/root"
 make_file "$T/root/obj" $((16 * MB))
-start_origin "$T/root" 0
+start_fault_origin "$T/root" 0
 PORT=$OPORT
 
 cat >"$T/reader.py" <<'PY'
@@ -114,7 +97,7 @@ if wait_for warm; then
     kill -9 $OPID; wait $OPID 2>/dev/null
     touch "$T/killed"
     if wait_for down; then
-        start_origin "$T/root" $PORT
+        start_fault_origin "$T/root" $PORT
         touch "$T/restarted"
         if wait_for back; then
             kill -STOP $OPID

@@ -10,24 +10,7 @@
 # part 3 repeats part 1 with a weak ETag and with no ETag at all.
 . "$(dirname "$0")/lib.sh"
 require python3 curl timeout
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
-start_origin() {
-    local root=$1 port=$2 pf=$T/origin.port.$RANDOM i; shift 2
-    "$PY" "$TOP/tests/origin/fault_origin.py" --root "$root" --port "$port" \
-        --port-file "$pf" "$@" 2>>"$T/origin.err" &
-    OPID=$!
-    # only while it is still our running job (never a reused pid)
-    at_exit "jobs -p | grep -qx $OPID && { kill -CONT $OPID; kill -9 $OPID; wait $OPID; }"
-    for i in $(seq 1 100); do
-        [ -s "$pf" ] && break
-        kill -0 $OPID 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$pf" ] || { echo "FATAL: fault origin did not start: $(tail -3 "$T/origin.err")"; exit 1; }
-    OPORT=$(cat "$pf")
-    OURL=http://127.0.0.1:$OPORT
-}
 ostat() { curl -s --max-time 5 "$OURL/__stats" | "$PY" -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 # val KEY FILE: the value of KEY=... in FILE
 val() { grep -o "\b$1=[^ ]*" "$2" 2>/dev/null | head -1 | cut -d= -f2-; }
@@ -41,7 +24,7 @@ export REMOTEIO_CHUNK_SIZE=65536 REMOTEIO_READAHEAD=262144 REMOTEIO_TIMEOUT=5 \
        REMOTEIO_LOG=warn REMOTEIO_LOG_FILE=$T/shim.log
 
 # -- 1: replace between reads -------------------------------------------------
-start_origin "$T/root" 0 --log "$T/origin.log"
+start_fault_origin "$T/root" 0 --log "$T/origin.log"
 export REMOTEIO_MAP="/remote/=$OURL/"
 cat >"$T/phase.py" <<'PY'
 # Reads, has the origin replace the object, reads again through the same fd.
@@ -129,7 +112,7 @@ kill -9 $OPID 2>/dev/null; wait $OPID 2>/dev/null
 
 # -- 2: replaced after N range requests, 8 threads ----------------------------
 cp "$T/truth" "$T/root/obj"
-start_origin "$T/root" 0 --replace-after 40
+start_fault_origin "$T/root" 0 --replace-after 40
 export REMOTEIO_MAP="/remote/=$OURL/"
 : >"$T/shim.log"
 timeout -k 5 120 env LD_PRELOAD="$SHIM" "$PY" "$TOP/tests/verify.py" /remote/obj "$T/truth" \
@@ -153,7 +136,7 @@ nok=$(val reads_ok "$T/verify.out")
 for mode in weak none; do
     cp "$T/truth" "$T/root/obj"
     touch -d '-1 hour' "$T/root/obj"
-    start_origin "$T/root" 0 --etag $mode
+    start_fault_origin "$T/root" 0 --etag $mode
     export REMOTEIO_MAP="/remote/=$OURL/"
     timeout -k 5 60 env LD_PRELOAD="$SHIM" "$PY" "$T/phase.py" /remote/obj "$T/truth" "$OURL" \
         >"$T/phase.out" 2>"$T/phase.err"

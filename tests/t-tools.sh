@@ -8,7 +8,6 @@
 # sqlite3 on an immutable database.
 . "$(dirname "$0")/lib.sh"
 require python3 timeout cmp dd tar gzip sha256sum
-PY=$(command -v python3); [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
 W=$T/www
 mkdir -p "$W" "$T/src/sub"
