@@ -255,6 +255,11 @@ int config_set(struct config *c, const char *key, const char *value, const char 
             c->insecure = b;
             ok = 0;
         }
+    } else if (strcmp(key, "allow_unversioned") == 0) {
+        if (parse_bool(value, &b) == 0) {
+            c->allow_unversioned = b;
+            ok = 0;
+        }
     } else if (strcmp(key, "timeout") == 0 || strcmp(key, "deadline") == 0 ||
                strcmp(key, "readahead") == 0 || strcmp(key, "retries") == 0) {
         unsigned ignored = 0;
@@ -387,7 +392,7 @@ void config_load(void)
     static const char *const knobs[] = { "connections", "chunk_size", "cache_size",
                                          "connect_timeout", "timeout", "deadline",
                                          "readahead", "retries", "log", "log_file",
-                                         "stats", "insecure" };
+                                         "stats", "insecure", "allow_unversioned" };
     config_defaults(&config);
     /* The log level first, so that problems below are reported as the user asked. */
     const char *lv = getenv("REMOTEIO_LOG");

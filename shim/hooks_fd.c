@@ -45,11 +45,9 @@ EXPORT int close(int fd)
 /* Closes [first, last] but the shim's own descriptors, dropping the vfiles in it. */
 static int close_range_skipping(unsigned first, unsigned last, int flags)
 {
-    if (flags & CLOSE_RANGE_CLOEXEC) /* only marks; our own are close-on-exec already */
-        return REAL(close_range) ? real.close_range(first, last, flags)
-                                 : (int)syscall(SYS_close_range, first, last, flags);
-    /* A vfork child closes in its own table only, but keeps our records for its exec. */
-    bool owner = shim_owns_state();
+    /* A vfork child closes in its own table only, but keeps our records for its exec;
+     * with CLOSE_RANGE_CLOEXEC nothing is closed, and our records stay inheritable. */
+    bool owner = shim_owns_state() && !(flags & CLOSE_RANGE_CLOEXEC);
     unsigned from = first;
     unsigned top = last < FDTABLE_SIZE - 1 ? last : FDTABLE_SIZE - 1;
     for (unsigned fd = first; fd <= top && fd >= first; fd++) {
@@ -159,6 +157,13 @@ static int virtual_fcntl(int fd, int cmd, void *argp, long arg, bool *handled)
     }
     int rc = 0, saved = errno;
     struct flock *fl = argp;
+    bool lock_cmd = cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_SETLK ||
+                    cmd == F_OFD_SETLKW || cmd == F_GETLK || cmd == F_OFD_GETLK;
+    if (lock_cmd && !fl) {
+        vfile_unref(v);
+        errno = EFAULT;
+        return -1;
+    }
     switch (cmd) {
     case F_GETFL:
         rc = vfile_status_flags(v);
@@ -412,7 +417,7 @@ EXPORT int socketpair(int domain, int type, int protocol, int sv[2])
     if (rc == 0) {
         for (int i = 0; i < 2; i++) {
             sv[i] = fdtable_move_high(sv[i], true);
-            fdtable_mark_internal(sv[i]);
+            fdtable_mark_internal_socket(sv[i]); /* a forked child closes it */
         }
     }
     return rc;

@@ -51,13 +51,18 @@ static void *virtual_mmap(void *addr, size_t len, int prot, int flags, int fd, o
     }
     shim_enter();
     ssize_t n = 0;
-    int64_t size = vfile_object(v) ? object_size(vfile_object(v)) : 0;
-    if (off < size) {
-        size_t want = (int64_t)len < size - off ? len : (size_t)(size - off);
-        n = vfile_pread(v, p, want, off);
-        if (n >= 0 && (size_t)n != want) {
-            n = -1;
-            errno = EIO;
+    if (!vfile_object(v)) {
+        n = -1;
+        errno = EIO;
+    } else {
+        int64_t size = object_size(vfile_object(v));
+        size_t want = off >= size ? 0 : (int64_t)len < size - off ? len : (size_t)(size - off);
+        for (size_t done = 0; done < want && n >= 0; done += (size_t)n) {
+            n = vfile_pread(v, (char *)p + done, want - done, off + (off64_t)done);
+            if (n == 0) { /* EOF before the size known at open */
+                n = -1;
+                errno = EIO;
+            }
         }
     }
     shim_leave();
@@ -112,8 +117,8 @@ static ssize_t copy_out(int in_fd, off64_t *in_off, int out_fd, off64_t *out_off
     if (n > 0) {
         w = out_off ? REAL(pwrite64)(out_fd, buf, (size_t)n, *out_off)
                     : REAL(write)(out_fd, buf, (size_t)n);
-        if (w >= 0 && w < n && !in_off) /* give back what was not written */
-            lseek64(in_fd, w - n, SEEK_CUR);
+        if (w < n && !in_off) /* give back what was not written (all of it on failure) */
+            lseek64(in_fd, (w > 0 ? w : 0) - n, SEEK_CUR);
     }
     free(buf);
     if (w > 0) {

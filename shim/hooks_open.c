@@ -105,6 +105,19 @@ static bool open_virtual(int dirfd, const char *path, int flags, int *fd)
     return true;
 }
 
+/* A descriptor the kernel just handed out cannot be virtual: if its slot says otherwise,
+ * the virtual file behind that number was closed where no hook saw it (a raw syscall,
+ * glibc's internal dup2 in daemon()), and the slot must not serve it any more. */
+static int fresh(int fd)
+{
+    if (__builtin_expect(fd_is_plain(fd), 1) || fd_is_internal(fd))
+        return fd;
+    struct vfile *stale = fdtable_clear(fd);
+    if (stale)
+        vfile_unref(stale);
+    return fd;
+}
+
 static mode_t mode_arg(int flags, va_list ap)
 {
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
@@ -113,8 +126,8 @@ static mode_t mode_arg(int flags, va_list ap)
 static int pass_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
     if (REAL(openat))
-        return real.openat(dirfd, path, flags, mode);
-    return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+        return fresh(real.openat(dirfd, path, flags, mode));
+    return fresh((int)syscall(SYS_openat, dirfd, path, flags, mode));
 }
 
 EXPORT int open(const char *path, int flags, ...)
@@ -127,7 +140,7 @@ EXPORT int open(const char *path, int flags, ...)
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
     if (REAL(open))
-        return real.open(path, flags, mode);
+        return fresh(real.open(path, flags, mode));
     return pass_openat(AT_FDCWD, path, flags, mode);
 }
 
@@ -141,7 +154,7 @@ EXPORT int open64(const char *path, int flags, ...)
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
     if (REAL(open64))
-        return real.open64(path, flags, mode);
+        return fresh(real.open64(path, flags, mode));
     return pass_openat(AT_FDCWD, path, flags | O_LARGEFILE, mode);
 }
 
@@ -167,7 +180,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
     if (open_virtual(dirfd, path, flags, &fd))
         return fd;
     if (REAL(openat64))
-        return real.openat64(dirfd, path, flags, mode);
+        return fresh(real.openat64(dirfd, path, flags, mode));
     return pass_openat(dirfd, path, flags | O_LARGEFILE, mode);
 }
 
@@ -177,7 +190,7 @@ EXPORT int __open_2(const char *path, int flags)
     int fd;
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
-    return REAL(__open_2) ? real.__open_2(path, flags) : pass_openat(AT_FDCWD, path, flags, 0);
+    return REAL(__open_2) ? fresh(real.__open_2(path, flags)) : pass_openat(AT_FDCWD, path, flags, 0);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
@@ -185,7 +198,7 @@ EXPORT int __open64_2(const char *path, int flags)
     int fd;
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
-    return REAL(__open64_2) ? real.__open64_2(path, flags)
+    return REAL(__open64_2) ? fresh(real.__open64_2(path, flags))
                             : pass_openat(AT_FDCWD, path, flags | O_LARGEFILE, 0);
 }
 
@@ -194,7 +207,7 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
     int fd;
     if (open_virtual(dirfd, path, flags, &fd))
         return fd;
-    return REAL(__openat_2) ? real.__openat_2(dirfd, path, flags)
+    return REAL(__openat_2) ? fresh(real.__openat_2(dirfd, path, flags))
                             : pass_openat(dirfd, path, flags, 0);
 }
 
@@ -203,7 +216,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
     int fd;
     if (open_virtual(dirfd, path, flags, &fd))
         return fd;
-    return REAL(__openat64_2) ? real.__openat64_2(dirfd, path, flags)
+    return REAL(__openat64_2) ? fresh(real.__openat64_2(dirfd, path, flags))
                               : pass_openat(dirfd, path, flags | O_LARGEFILE, 0);
 }
 
@@ -212,7 +225,7 @@ EXPORT int creat(const char *path, mode_t mode)
     int fd;
     if (open_virtual(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, &fd))
         return fd;
-    return REAL(creat) ? real.creat(path, mode)
+    return REAL(creat) ? fresh(real.creat(path, mode))
                        : pass_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
 }
 
@@ -221,7 +234,7 @@ EXPORT int creat64(const char *path, mode_t mode)
     int fd;
     if (open_virtual(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, &fd))
         return fd;
-    return REAL(creat64) ? real.creat64(path, mode)
+    return REAL(creat64) ? fresh(real.creat64(path, mode))
                          : pass_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC | O_LARGEFILE,
                                        mode);
 }

@@ -217,7 +217,16 @@ static void stat_to_statx(const struct stat *st, struct statx *stx)
 EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
     struct vpath vp;
-    int err;
+    int err, saved = errno;
+    /* glibc declares path nonnull, but Linux 6.11+ accepts NULL with AT_EMPTY_PATH: let the
+     * kernel say what it means. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnonnull-compare"
+    bool null_path = path == NULL;
+#pragma GCC diagnostic pop
+    if (null_path)
+        return REAL(statx) ? real.statx(dirfd, path, flags, mask, stx)
+                           : (int)syscall(SYS_statx, dirfd, path, flags, mask, stx);
     bool on_fd = path[0] == '\0' && (flags & AT_EMPTY_PATH) && !fd_is_plain(dirfd) &&
                  !fd_is_internal(dirfd);
     bool virtual = on_fd || vpath_match(dirfd, path, &vp, &err);
@@ -234,6 +243,7 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct s
             return rc;
     }
     struct stat st;
+    errno = saved;
     int rc = stat_any(dirfd, path, &st, flags & (AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW));
     if (rc == 0)
         stat_to_statx(&st, stx);

@@ -76,6 +76,21 @@ static FILE *libc_stdin;           /* glibc's stdin, while ours stands in for it
 static struct cookie *stdin_cookie;
 static pthread_mutex_t stdin_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the two above */
 
+void stdio_atfork_prepare(void)
+{
+    pthread_mutex_lock(&stdin_lock);
+}
+
+void stdio_atfork_parent(void)
+{
+    pthread_mutex_unlock(&stdin_lock);
+}
+
+void stdio_atfork_child(void)
+{
+    pthread_mutex_unlock(&stdin_lock);
+}
+
 void stdio_descriptor_changed(int fd)
 {
     if (fd != 0)
@@ -93,9 +108,8 @@ void stdio_descriptor_changed(int fd)
         stdin = libc_stdin;
         libc_stdin = NULL;
         /* Detach from fd 0, which now belongs to something else, then free it. */
-        stdin_cookie->fd = -1;
+        stdin_cookie->fd = -1; /* its close is now a no-op; fclose frees it */
         stdin_cookie = NULL;
-        ours->_fileno = -1;
         fclose(ours);
     }
     pthread_mutex_unlock(&stdin_lock);

@@ -349,6 +349,10 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
                         range, tr.why);
             goto out;
         }
+        if (!demand) { /* readahead tries once: a reader waiting on it retries itself */
+            result = -EIO;
+            goto out;
+        }
         if (attempt >= t->opt.retries) {
             log_limited(LOG_ERROR, tr.why, "%s: GET %s bytes %s: %s; giving up after %u attempts",
                         t->path, shown, range, tr.why, attempt + 1);
@@ -427,9 +431,7 @@ static int fill_meta(CURL *h, const struct response *r, int64_t size, struct htt
     meta->size = size;
     snprintf(meta->etag, sizeof meta->etag, "%s", r->etag);
     snprintf(meta->last_modified, sizeof meta->last_modified, "%s", r->last_modified);
-    meta->mtime = r->last_modified[0] ? libcurl.getdate(r->last_modified, NULL) : 0;
-    if (meta->mtime < 0)
-        meta->mtime = 0;
+    meta->mtime = http_parse_date(r->last_modified);
     return 0;
 }
 
@@ -494,6 +496,12 @@ int http_probe(const char *url, const char *path, const struct map_options *opt,
     }
     log_limited(LOG_ERROR, why, "%s: cannot open %s: %s; giving up", path, shown, why);
     return -EIO;
+}
+
+time_t http_parse_date(const char *date)
+{
+    time_t t = date[0] ? libcurl.getdate(date, NULL) : 0;
+    return t > 0 ? t : 0;
 }
 
 void http_meta_free(struct http_meta *meta)

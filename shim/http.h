@@ -50,6 +50,8 @@ struct http_sink {
 int http_probe(const char *url, const char *path, const struct map_options *opt,
                struct http_meta *meta);
 void http_meta_free(struct http_meta *meta);
+/* An HTTP date (Last-Modified) as a time_t; 0 when empty or malformed. */
+time_t http_parse_date(const char *date);
 
 /* Fetch [offset, offset+len) into sink.  demand == false (readahead) gives up at once
  * when no connection is free and tries only once.  deadline_ms is absolute (now_ms()). */

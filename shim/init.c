@@ -25,6 +25,7 @@
 #include "shim.h"
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
+__thread int shim_cancel_state __attribute__((tls_model("initial-exec")));
 
 static pid_t shim_pid; /* the process the shim's state belongs to */
 
@@ -96,9 +97,16 @@ char *vpath_url(const struct vpath *v)
     return v->map->prefix ? url_append_path(v->map->url, v->rest) : strdup(v->map->url);
 }
 
+/* start_lock may be held across dlopen(libcurl), whose libraries' constructors may
+ * register fork handlers: waiting for it here could deadlock on libcs that run prepare
+ * handlers under their own lock.  It is taken only if free; a child forked while another
+ * thread was starting the backend starts it again itself (backend_state is set last). */
+static bool start_lock_held;
+
 static void atfork_prepare(void)
 {
-    pthread_mutex_lock(&start_lock);
+    start_lock_held = pthread_mutex_trylock(&start_lock) == 0;
+    stdio_atfork_prepare();
     object_atfork_prepare();
     prefetch_atfork_prepare();
     cache_atfork_prepare();
@@ -115,7 +123,9 @@ static void atfork_parent(void)
     cache_atfork_parent();
     prefetch_atfork_parent();
     object_atfork_parent();
-    pthread_mutex_unlock(&start_lock);
+    stdio_atfork_parent();
+    if (start_lock_held)
+        pthread_mutex_unlock(&start_lock);
 }
 
 static void atfork_child(void)
@@ -127,7 +137,11 @@ static void atfork_child(void)
     cache_atfork_child();
     object_atfork_child();
     prefetch_atfork_child();
-    pthread_mutex_unlock(&start_lock);
+    stdio_atfork_child();
+    if (start_lock_held)
+        pthread_mutex_unlock(&start_lock);
+    else
+        pthread_mutex_init(&start_lock, NULL); /* held by a thread that is not here */
 }
 
 __attribute__((constructor(101))) static void shim_constructor(void)
@@ -147,9 +161,12 @@ __attribute__((constructor(101))) static void shim_constructor(void)
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         struct vfile_inherited found[256];
         int n = vfile_find_inherited(found, 256);
-        if (n > 0 && shim_start_backend() == 0)
+        if (n > 0 && shim_start_backend() == 0) {
+            shim_enter();
             for (int i = 0; i < n; i++)
                 vfile_adopt(&found[i], stdio_descriptor_changed);
+            shim_leave();
+        }
     }
     errno = saved;
 }

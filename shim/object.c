@@ -171,10 +171,16 @@ static void sweep_locked(uint64_t now)
     }
 }
 
+/* Only an object with a validator can be recognised as the same version again. */
+static bool versioned(const struct http_meta *m)
+{
+    return m->etag[0] || m->last_modified[0];
+}
+
 static struct object *find_fresh_locked(const char *url, uint64_t now)
 {
     for (struct object *o = registry; o; o = o->next)
-        if (strcmp(o->orig_url, url) == 0 && !atomic_load(&o->stale) &&
+        if (strcmp(o->orig_url, url) == 0 && !atomic_load(&o->stale) && versioned(&o->meta) &&
             now - o->probed_ms < REVALIDATE_MS)
             return o;
     return NULL;
@@ -183,7 +189,7 @@ static struct object *find_fresh_locked(const char *url, uint64_t now)
 static struct object *find_same_version_locked(const char *url, const struct http_meta *m)
 {
     for (struct object *o = registry; o; o = o->next)
-        if (strcmp(o->orig_url, url) == 0 && !atomic_load(&o->stale) &&
+        if (strcmp(o->orig_url, url) == 0 && !atomic_load(&o->stale) && versioned(m) &&
             o->meta.size == m->size && strcmp(o->meta.etag, m->etag) == 0 &&
             strcmp(o->meta.last_modified, m->last_modified) == 0)
             return o;
@@ -236,6 +242,18 @@ struct object *object_open(const char *path, const char *url, const struct map_o
         errno = -rc;
         return NULL;
     }
+    if (!meta.etag[0] && !meta.last_modified[0] && !config.allow_unversioned) {
+        /* Nothing would tell us that the object changed under an open file: bytes of
+         * two versions could be combined.  Refuse, unless the user says it cannot. */
+        char shown[512];
+        http_display_url(meta.url, shown, sizeof shown);
+        log_limited(LOG_ERROR, shown, "%s: %s has neither ETag nor Last-Modified, so a change "
+                    "could not be detected; refusing it (REMOTEIO_ALLOW_UNVERSIONED=1 to read "
+                    "it anyway)", path, shown);
+        http_meta_free(&meta);
+        errno = EIO;
+        return NULL;
+    }
     pthread_mutex_lock(&registry_lock);
     o = find_same_version_locked(url, &meta);
     if (o) {
@@ -259,39 +277,27 @@ struct object *object_open(const char *path, const char *url, const struct map_o
 struct object *object_adopt(const char *path, const char *url, const struct map_options *opt,
                             int64_t size, const char *etag, const char *last_modified)
 {
-    struct http_meta meta = { .size = size };
+    /* No request here: this runs before main() in every program that inherits a virtual
+     * file, and the recorded URL is already the one range requests go to.  The recorded
+     * version is what the file keeps serving: if the object changed, its reads fail with
+     * ESTALE instead of mixing versions. */
+    struct http_meta meta = { .size = size, .url = strdup(url) };
+    if (!meta.url)
+        return NULL;
     snprintf(meta.etag, sizeof meta.etag, "%s", etag);
     snprintf(meta.last_modified, sizeof meta.last_modified, "%s", last_modified);
+    meta.mtime = http_parse_date(last_modified);
     pthread_mutex_lock(&registry_lock);
     struct object *o = find_same_version_locked(url, &meta);
     if (o) {
         atomic_fetch_add(&o->refs, 1);
-        pthread_mutex_unlock(&registry_lock);
-        return o;
+    } else if ((o = object_new(path, url, opt, &meta)) != NULL) {
+        o->probed_ms = 0; /* never handed to a fresh open without a probe */
+        o->next = registry;
+        registry = o;
     }
     pthread_mutex_unlock(&registry_lock);
-    /* The recorded version is what the file must keep serving: take the current URL
-     * after redirects from a probe, but keep the recorded validator and size, so that a
-     * changed object fails with ESTALE instead of mixing versions. */
-    struct http_meta now;
-    if (http_probe(url, path, opt, &now) == 0) {
-        meta.url = now.url;
-        meta.mtime = now.mtime;
-        now.url = NULL;
-    } else {
-        meta.url = strdup(url);
-    }
-    if (!meta.url)
-        return NULL;
-    o = object_new(path, url, opt, &meta);
     http_meta_free(&meta);
-    if (!o)
-        return NULL;
-    pthread_mutex_lock(&registry_lock);
-    o->probed_ms = 0; /* never handed to a fresh open without a probe */
-    o->next = registry;
-    registry = o;
-    pthread_mutex_unlock(&registry_lock);
     return o;
 }
 
@@ -370,7 +376,7 @@ int64_t object_size(const struct object *o)
 
 const char *object_url(const struct object *o)
 {
-    return o->orig_url;
+    return o->meta.url;
 }
 
 const char *object_etag(const struct object *o)

@@ -37,7 +37,7 @@ void object_prefetch(struct object *obj, int64_t offset, int64_t len);
 void object_hint_willneed(struct object *obj, int64_t offset, int64_t len);
 
 int64_t object_size(const struct object *obj);
-const char *object_url(const struct object *obj);
+const char *object_url(const struct object *obj); /* where range requests go */
 const char *object_etag(const struct object *obj);
 const char *object_last_modified(const struct object *obj);
 

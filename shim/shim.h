@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "config.h"
@@ -19,17 +20,23 @@
 int shim_start_backend(void);
 
 /* Depth of shim-internal work on this thread: hooks called from inside the shim (by
- * libcurl, the resolver, OpenSSL) go straight to libc. */
+ * libcurl, the resolver, OpenSSL) go straight to libc.  While inside, the thread cannot
+ * be cancelled (read(2) is a cancellation point, and a thread unwound in the middle of
+ * the shim's work would leave locks held and chunks claimed forever); a pending
+ * cancellation acts at the program's next cancellation point. */
 extern __thread int shim_depth __attribute__((tls_model("initial-exec")));
+extern __thread int shim_cancel_state __attribute__((tls_model("initial-exec")));
 
 static inline void shim_enter(void)
 {
-    shim_depth++;
+    if (shim_depth++ == 0)
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &shim_cancel_state);
 }
 
 static inline void shim_leave(void)
 {
-    shim_depth--;
+    if (--shim_depth == 0)
+        pthread_setcancelstate(shim_cancel_state, NULL);
 }
 
 /* False in a vfork child (python's subprocess, glibc's posix_spawn): it shares our
@@ -55,6 +62,9 @@ bool hooks_open_virtual(const char *path, int flags, int *fd);
 /* Descriptor fd changed between virtual and not (open, dup2, close): stdio follows
  * (hooks_stdio.c; only fd 0, stdin, matters). */
 void stdio_descriptor_changed(int fd);
+void stdio_atfork_prepare(void);
+void stdio_atfork_parent(void);
+void stdio_atfork_child(void);
 
 /* The URL of a matched path (malloc'd). */
 char *vpath_url(const struct vpath *v);
