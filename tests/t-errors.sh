@@ -16,8 +16,9 @@ start_nginx "$W" '
     location /secret/ { return 403; }
     location /auth/ { return 401; }
     location /broken/ { return 500; }
-    location /norange/ { alias '"$W"'/; max_ranges 0; }'
-export REMOTEIO_MAP="/remote/=$ORIGIN/;/secret/=$ORIGIN/secret/;/auth/=$ORIGIN/auth/;/broken/=$ORIGIN/broken/;/norange/=$ORIGIN/norange/"
+    location /norange/ { alias '"$W"'/; max_ranges 0; }
+    location /nover/ { alias '"$W"'/; etag off; add_header Last-Modified ""; }'
+export REMOTEIO_MAP="/remote/=$ORIGIN/;/secret/=$ORIGIN/secret/;/auth/=$ORIGIN/auth/;/broken/=$ORIGIN/broken/;/norange/=$ORIGIN/norange/;/nover/=$ORIGIN/nover/"
 export REMOTEIO_TIMEOUT=2 REMOTEIO_DEADLINE=20
 unset REMOTEIO_CONFIG REMOTEIO_STATS REMOTEIO_LOG REMOTEIO_LOG_FILE
 
@@ -86,6 +87,33 @@ grep -q "does not support range requests" "$T/err" && ok "server ignoring Range:
 n=$(grep -c '"GET /norange/' "$NGINX_LOG")
 [ "$n" -le 1 ] && ok "server ignoring Range: not downloaded again and again ($n GET)" ||
     fail "server ignoring Range: requests" "$n GETs"
+
+# --- no validator at all: a change could not be detected, so refused unless allowed ---
+expect "no ETag nor Last-Modified: open -> EIO" EIO open "/nover/$first"
+grep -q "neither ETag nor Last-Modified" "$T/err" && ok "no validator: the reason is logged" ||
+    fail "no validator: the reason is logged" "$(head -2 "$T/err")"
+expect "no validator, REMOTEIO_ALLOW_UNVERSIONED=1: read works" OK read "/nover/$first" \
+    REMOTEIO_ALLOW_UNVERSIONED=1
+
+# --- a virtual fd closed by a raw syscall, its number reused by an ordinary open ---
+out=$(timeout 30 env LD_PRELOAD="$SHIM" "$PY" - "/remote/x" "$T/l5" <<'PY' 2>&1
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+open(sys.argv[2], "wb").write(b"local bytes\n")
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print("raw read:", libc.syscall(0, fd, ctypes.create_string_buffer(16), 16), ctypes.get_errno())
+libc.syscall(3, fd)                      # SYS_close, behind the shim's back
+for _ in range(64):                      # until the kernel hands that number out again
+    fd2 = os.open(sys.argv[2], os.O_RDONLY)
+    if fd2 == fd:
+        break
+print("same number:", fd2 == fd, "data:", os.read(fd2, 100))
+PY
+)
+case $out in
+    *"raw read: -1 9"*"same number: True data: b'local bytes\n'"*) ok "raw read fails (EBADF); a reused number reads its own file";;
+    *) fail "raw syscalls on a virtual fd" "$out";;
+esac
 
 # --- missing, forbidden ---
 expect "missing object: open -> ENOENT" ENOENT open /remote/missing
