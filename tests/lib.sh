@@ -9,6 +9,9 @@
 #                           ROOT on PORT (0: ephemeral); sets OPID, OPORT, OURL
 #   make_file PATH SIZE     a file of SIZE bytes of pseudo-random data (deterministic per name)
 #   shim CMD...             run CMD with the shim preloaded (REMOTEIO_MAP must be exported)
+#   require_shim            skip when the library is not built
+#   preader_path            the multi-threaded pread driver (built if need be)
+#   skip_if_qemu_hangs      skip when qemu itself hangs under this LD_PRELOAD (sanitizers)
 #   ok NAME / fail NAME MSG / check NAME CMD...   record results
 #   finish                  print "N passed, N failed" and exit accordingly
 # Everything started here is stopped by an EXIT trap; scratch space is $T.
@@ -137,6 +140,26 @@ PY
 }
 
 shim() { LD_PRELOAD=$SHIM "$@"; }
+
+require_shim() {
+    [ -f "${SHIM##* }" ] || { echo "SKIP: $(basename "$0"): ${SHIM##* } is not built"; exit 77; }
+}
+
+preader_path() {
+    local p=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests/preader
+    if [ ! -x "$p" ]; then
+        p=$T/preader
+        cc -D_GNU_SOURCE -std=gnu11 -O2 -pthread -o "$p" "$TOP/tests/c/preader.c" || exit 1
+    fi
+    echo "$p"
+}
+
+# Under a preloaded sanitizer runtime (make asan) qemu can deadlock in its exit handlers
+# even on a local file, shim or not: then there is nothing to test.
+skip_if_qemu_hangs() {
+    timeout -k 2 15 env LD_PRELOAD="$SHIM" qemu-io -f raw -c quit "$T/no-such-image" >/dev/null 2>&1
+    [ $? -ne 124 ] || { echo "SKIP: $(basename "$0"): qemu hangs at exit under LD_PRELOAD='$SHIM' even without virtual files"; exit 77; }
+}
 
 ok()   { PASSED=$((PASSED+1)); echo "ok   - $1"; }
 fail() { FAILED=$((FAILED+1)); echo "FAIL - $1${2:+: $2}"; }

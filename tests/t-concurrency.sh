@@ -10,12 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
 require curl python3
-[ -f "${SHIM##* }" ] || { echo "SKIP: ${SHIM##* } is not built"; exit 77; }
-PREADER=${REMOTEIO_TEST_BUILD:-build}/tests/preader
-if [ ! -x "$PREADER" ]; then
-    PREADER=$T/preader
-    cc -D_GNU_SOURCE -std=gnu11 -O2 -pthread -o "$PREADER" tests/c/preader.c || exit 1
-fi
+require_shim
+PREADER=$(preader_path)
 HAVE_ECHO=0; [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] && HAVE_ECHO=1
 
 SIZE=$((32 * 1024 * 1024))

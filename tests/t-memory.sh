@@ -7,12 +7,8 @@
 cd "$TOP"
 require curl python3
 [ -x /usr/bin/time ] || { echo "SKIP: GNU time (/usr/bin/time) is not installed"; exit 77; }
-[ -f "${SHIM##* }" ] || { echo "SKIP: ${SHIM##* } is not built"; exit 77; }
-PREADER=${REMOTEIO_TEST_BUILD:-build}/tests/preader
-if [ ! -x "$PREADER" ]; then
-    PREADER=$T/preader
-    cc -D_GNU_SOURCE -std=gnu11 -O2 -pthread -o "$PREADER" tests/c/preader.c || exit 1
-fi
+require_shim
+PREADER=$(preader_path)
 MIB=1048576
 CACHE_MIB=32
 LIMIT_KB=$(( (CACHE_MIB + 32) * 1024 ))
