@@ -20,6 +20,7 @@
 #include "http_parse.h"
 #include "log.h"
 #include "pool.h"
+#include "prefetch.h"
 
 #define RETRY_AFTER_CAP_MS 10000
 #define BACKOFF_FIRST_MS 100
@@ -223,6 +224,8 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     (void)ultotal;
     (void)ulnow;
     struct transfer *tr = arg;
+    if (prefetch_stopping())
+        return 1; /* the process is exiting */
     uint64_t now = now_ms();
     if (dlnow != tr->last_dlnow) {
         tr->last_dlnow = dlnow;

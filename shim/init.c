@@ -41,6 +41,12 @@ static int stats_fd = -1;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int backend_state; /* 0 not started, 1 running, -1 failed; under start_lock */
 
+/* Registered after libcurl (and its TLS library) registered theirs, so it runs first. */
+static void stop_readahead_at_exit(void)
+{
+    prefetch_stop(100);
+}
+
 int shim_start_backend(void)
 {
     if (__atomic_load_n(&backend_state, __ATOMIC_ACQUIRE) == 1)
@@ -49,6 +55,8 @@ int shim_start_backend(void)
     if (backend_state == 0) {
         shim_enter();
         if (libcurl_load() < 0) {
+            backend_state = -1;
+        } else if (prefetch_init(), atexit(stop_readahead_at_exit) != 0) {
             backend_state = -1;
         } else if (cache_init(config.chunk_size, config.cache_size) < 0) {
             backend_state = -1;
