@@ -314,7 +314,8 @@ static int read_step(struct cache_source *src, char *buf, int64_t offset, size_t
             size_t k = c[i]->len - (size_t)from;
             if (k > len - copied)
                 k = len - copied;
-            memcpy(buf + copied, c[i]->data + from, k);
+            if (buf)
+                memcpy(buf + copied, c[i]->data + from, k);
             copied += k;
         }
     }
@@ -346,7 +347,8 @@ ssize_t cache_read(struct cache_source *src, void *buf, size_t len, int64_t offs
         if (want > len - done)
             want = len - done;
         size_t got = 0;
-        int rc = read_step(src, (char *)buf + done, pos, want, first, n, deadline_ms, &got);
+        char *dst = buf ? (char *)buf + done : NULL; /* NULL: fetch only */
+        int rc = read_step(src, dst, pos, want, first, n, deadline_ms, &got);
         if (rc < 0) {
             errno = -rc;
             return -1;

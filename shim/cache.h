@@ -40,8 +40,9 @@ struct cache_source {
 int cache_init(uint64_t chunk_size, uint64_t cache_size);
 uint64_t cache_chunk_size(void);
 
-/* Copy [offset, offset+len) (within the object) into buf, fetching what is missing.
- * Returns len, or -1 with errno (EIO, ESTALE...) — never a partial count. */
+/* Copy [offset, offset+len) (within the object) into buf, fetching what is missing
+ * (buf NULL: only fetch).  Returns len, or -1 with errno (EIO, ESTALE...), never a
+ * partial count. */
 ssize_t cache_read(struct cache_source *src, void *buf, size_t len, int64_t offset,
                    uint64_t deadline_ms);
 

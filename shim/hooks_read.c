@@ -87,8 +87,8 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t bu
     return pread64(fd, buf, n, off);
 }
 
-/* Vectored reads: one read of the total into the segments in turn. off < 0: at the
- * file offset, which advances. */
+/* Vectored reads: one read of the total into the segments (a failure fails the whole
+ * call: short counts mean EOF).  off < 0: at the file offset, which advances. */
 static ssize_t virtual_preadv(struct vfile *v, const struct iovec *iov, int cnt, off64_t off)
 {
     if (cnt < 0 || cnt > IOV_MAX) {
@@ -105,20 +105,7 @@ static ssize_t virtual_preadv(struct vfile *v, const struct iovec *iov, int cnt,
     }
     bool at_offset = off < 0;
     int64_t pos = at_offset ? vfile_claim(v, total) : off;
-    ssize_t done = 0;
-    for (int i = 0; i < cnt; i++) {
-        if (iov[i].iov_len == 0)
-            continue;
-        ssize_t n = vfile_pread(v, iov[i].iov_base, iov[i].iov_len, pos + done);
-        if (n < 0) {
-            if (done == 0)
-                done = -1;
-            break;
-        }
-        done += n;
-        if ((size_t)n < iov[i].iov_len)
-            break; /* EOF */
-    }
+    ssize_t done = vfile_preadv(v, iov, cnt, pos);
     if (at_offset)
         vfile_settle(v, pos, total, done);
     return done;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -322,34 +323,55 @@ static int64_t readahead_limit(const struct object *o)
     return (int64_t)o->opt.readahead < quarter ? (int64_t)o->opt.readahead : quarter;
 }
 
-ssize_t object_pread(struct object *o, void *buf, size_t len, int64_t offset)
+ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_t offset)
 {
     if (offset < 0) {
         errno = EINVAL;
         return -1;
     }
-    if (offset >= o->meta.size || len == 0)
+    size_t total = 0;
+    for (int i = 0; i < cnt; i++)
+        total += iov[i].iov_len; /* the caller checked for overflow */
+    if (offset >= o->meta.size || total == 0)
         return 0;
-    if ((int64_t)len > o->meta.size - offset)
-        len = (size_t)(o->meta.size - offset);
-    if (len > 0x7ffff000) /* what Linux transfers at most in one call */
-        len = 0x7ffff000;
+    if ((int64_t)total > o->meta.size - offset)
+        total = (size_t)(o->meta.size - offset);
+    if (total > 0x7ffff000) /* what Linux transfers at most in one call */
+        total = 0x7ffff000;
 
     struct ra_decision d;
     pthread_mutex_lock(&o->ra_lock);
-    ra_on_read(&o->ra, offset, (int64_t)len, o->meta.size, readahead_limit(o),
+    ra_on_read(&o->ra, offset, (int64_t)total, o->meta.size, readahead_limit(o),
                (int64_t)cache_chunk_size(), &d);
     pthread_mutex_unlock(&o->ra_lock);
     if (d.len > 0)
         prefetch_submit(o, d.offset, d.len, d.part);
 
-    ssize_t n = cache_read(&o->src, buf, len, offset, now_ms() + o->opt.deadline_ms);
-    if (n < 0) {
-        STAT_ADD(&o->stats, errors, 1);
-        return -1;
+    uint64_t deadline = now_ms() + o->opt.deadline_ms;
+    /* Scattered buffers: fetch the whole range first, so that it goes out as one range
+     * request instead of one per segment; the copies below then find it cached (if the
+     * range is no larger than a quarter of the cache, so that it stays there). */
+    if (cnt > 1 && total <= config.cache_size / 4 &&
+        cache_read(&o->src, NULL, total, offset, deadline) < 0)
+        goto fail;
+    size_t done = 0;
+    for (int i = 0; i < cnt && done < total; i++) {
+        size_t n = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
+        if (n && cache_read(&o->src, iov[i].iov_base, n, offset + (int64_t)done, deadline) < 0)
+            goto fail;
+        done += n;
     }
-    STAT_ADD(&o->stats, bytes_served, (uint64_t)n);
-    return n;
+    STAT_ADD(&o->stats, bytes_served, (uint64_t)done);
+    return (ssize_t)done;
+fail:
+    STAT_ADD(&o->stats, errors, 1);
+    return -1;
+}
+
+ssize_t object_pread(struct object *o, void *buf, size_t len, int64_t offset)
+{
+    struct iovec one = { .iov_base = buf, .iov_len = len };
+    return object_preadv(o, &one, 1, offset);
 }
 
 void object_prefetch(struct object *o, int64_t offset, int64_t len)

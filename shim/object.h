@@ -18,6 +18,7 @@
 
 struct object;
 struct statx;
+struct iovec;
 
 /* Open the object behind url (path names it in messages).  NULL with errno ENOENT,
  * EACCES or EIO. */
@@ -31,6 +32,8 @@ void object_unref(struct object *obj);
 
 /* pread semantics: 0 at or past EOF, never a short count before EOF, -1 with errno. */
 ssize_t object_pread(struct object *obj, void *buf, size_t len, int64_t offset);
+/* The same into cnt buffers (their total must not overflow). */
+ssize_t object_preadv(struct object *obj, const struct iovec *iov, int cnt, int64_t offset);
 /* Readahead worker entry: fetch [offset, offset+len) into the cache. */
 void object_prefetch(struct object *obj, int64_t offset, int64_t len);
 /* A hint from posix_fadvise(WILLNEED) or readahead(2). */

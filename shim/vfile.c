@@ -229,6 +229,15 @@ ssize_t vfile_pread(struct vfile *v, void *buf, size_t len, int64_t offset)
     return object_pread(v->obj, buf, len, offset);
 }
 
+ssize_t vfile_preadv(struct vfile *v, const struct iovec *iov, int cnt, int64_t offset)
+{
+    if (!v->obj) {
+        errno = EIO;
+        return -1;
+    }
+    return object_preadv(v->obj, iov, cnt, offset);
+}
+
 /* Like the kernel, a read claims its range of the offset before reading, so concurrent
  * read() calls on one description get consecutive, non-overlapping data.  A short read
  * (EOF) or a failure gives back what it did not use when nobody moved the offset since. */

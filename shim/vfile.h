@@ -23,6 +23,7 @@
 
 struct vfile;
 struct object;
+struct iovec;
 
 /* Open the virtual file at path (normalised) for mapping m; returns a descriptor, or -1
  * with errno.  flags are open(2)'s. */
@@ -40,6 +41,7 @@ void vfile_unref(struct vfile *v);
 
 struct object *vfile_object(const struct vfile *v); /* NULL: unusable (see errno EIO) */
 ssize_t vfile_pread(struct vfile *v, void *buf, size_t len, int64_t offset);
+ssize_t vfile_preadv(struct vfile *v, const struct iovec *iov, int cnt, int64_t offset);
 ssize_t vfile_read(struct vfile *v, void *buf, size_t len);
 /* read(2)'s use of the offset, for callers that read in pieces (readv): claim len bytes
  * at the current offset, then settle with how many were used (-1: none). */

@@ -105,4 +105,20 @@ for chunk in 64K 4K; do
         fail "random 4K reads, chunk $chunk: over-read" "origin sent $b bytes in $n requests (> $what = $limit)"
     fi
 done
+# ---- 4. a vectored read spanning chunks is one request, not one per segment
+mark=$(lines)
+out=$(shim "$PY" - "$T/www/big" <<'PY' 2>&1
+import os, sys
+fd = os.open("/remote/big", os.O_RDONLY)
+bufs = [bytearray(4096) for _ in range(64)]       # 256 KiB over four 64K chunks
+off = 50 * 1048576 + 12288                        # cold, unaligned
+n = os.preadv(fd, bufs, off)
+want = open(sys.argv[1], "rb"); want.seek(off)
+print("ok" if n == 262144 and b"".join(bufs) == want.read(262144) else "bad %d" % n)
+PY
+)
+read -r n4 b4 m4 < <(origin_since $mark)
+[ "$out" = ok ] && [ "$n4" -eq 1 ] && ok "preadv of 64 x 4K across 5 chunks: right bytes, 1 request" ||
+    fail "preadv across chunks" "$out; $n4 requests"
+
 finish
