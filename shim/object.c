@@ -317,10 +317,15 @@ void object_unref(struct object *obj)
 
 /* A stream's window never exceeds a quarter of the cache: prefetched data must stay long
  * enough to be read, whatever REMOTEIO_READAHEAD says. */
-static int64_t readahead_limit(const struct object *o)
+/* Readahead windows may fill half the cache: the other half keeps what was read. */
+static struct ra_limits readahead_limits(const struct object *o)
 {
-    int64_t quarter = (int64_t)(config.cache_size / 4);
-    return (int64_t)o->opt.readahead < quarter ? (int64_t)o->opt.readahead : quarter;
+    int64_t budget = (int64_t)(config.cache_size / 2);
+    int64_t ra = (int64_t)o->opt.readahead;
+    return (struct ra_limits){ .size = o->meta.size,
+                               .max_window = ra < budget ? ra : budget,
+                               .budget = budget,
+                               .chunk = (int64_t)cache_chunk_size() };
 }
 
 ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_t offset)
@@ -340,14 +345,15 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
         total = 0x7ffff000;
 
     struct ra_decision d;
+    struct ra_limits lim = readahead_limits(o);
+    uint64_t now = now_ms();
     pthread_mutex_lock(&o->ra_lock);
-    ra_on_read(&o->ra, offset, (int64_t)total, o->meta.size, readahead_limit(o),
-               (int64_t)cache_chunk_size(), &d);
+    ra_on_read(&o->ra, &lim, offset, (int64_t)total, now, &d);
     pthread_mutex_unlock(&o->ra_lock);
     if (d.len > 0)
         prefetch_submit(o, d.offset, d.len, d.part);
 
-    uint64_t deadline = now_ms() + o->opt.deadline_ms;
+    uint64_t deadline = now + o->opt.deadline_ms;
     /* Scattered buffers: fetch the whole range first, so that it goes out as one range
      * request instead of one per segment; the copies below then find it cached (if the
      * range is no larger than a quarter of the cache, so that it stays there). */

@@ -14,23 +14,29 @@
  * read in a row): a random read that happens to land just after another one is not a
  * stream, so random reads cause no readahead.
  *
- * A window opens at 4 x the read size (at least 256 KiB) and doubles each time
- * readahead is issued, up to the limit: REMOTEIO_READAHEAD, at most a quarter of the
- * cache, shared by the object's streams that have a window (four streams of a 256 MiB
- * cache get 16 MiB each).  After each read the stream tops up what lies ahead of it:
+ * Windows are per stream.  A window opens at 4 x the read size (at least 256 KiB) and
+ * doubles each time readahead is issued, up to REMOTEIO_READAHEAD (64 MiB).  The
+ * object's active streams (read in the last second) share a budget of half the cache:
+ * one or two streams of a 256 MiB cache get 64 MiB each, four get 32 MiB each, so
+ * concurrent streams each keep a window of their own and the cache keeps room for
+ * what they have read.
+ *
+ * After each read the stream tops up what lies ahead of it:
  *
  *     consumed    next            ra_end               next + window
  *     ====|=========|.................|.......................|
  *                   |<- in flight or  |<-- issued now, in ---->|
  *                   |   cached        |   whole parts          |
  *
- * whenever at least one part fits, so about window/part requests stay in flight
- * continuously instead of in bursts.  Parts are window/16, between 1 MiB (or the whole
- * window while it is smaller) and 4 MiB:
- * large requests, fetched in parallel on separate connections, so one stream uses several
- * connections (what beats a single download when each connection is throttled).  The
- * reader never has more than one window ahead of it: when it stops, readahead stops;
- * when it seeks away, its stream ages out of the LRU.
+ * whenever at least one part fits, so requests stay in flight continuously instead of
+ * in bursts.  A stream keeps RA_REQUESTS (8) parts in flight: parts are window/8,
+ * between 1 MiB (or the whole window while it is smaller) and 8 MiB.  A growing window
+ * grows the requests, not their number: one stream uses 8 connections (8 times what a
+ * throttled connection gives, like aria2c -x8), and four streams use 32 of the 48
+ * connections readahead may take, so each added stream adds its own 8 instead of
+ * competing for the same ones, and demand reads always find connections.  The reader
+ * never has more than one window ahead of it: when it stops, readahead stops; when it
+ * seeks away, its stream ages out of the LRU.
  */
 #include <stddef.h>
 
@@ -39,9 +45,11 @@
 #define BACK_SLACK (1 << 20)
 #define FWD_SLACK_MIN (256 << 10)
 #define WINDOW_MIN (256 << 10)
+#define RA_REQUESTS 8
 #define PART_MIN (1 << 20)
-#define PART_MAX (4 << 20)
+#define PART_MAX (8 << 20)
 #define HITS_TO_CONFIRM 2
+#define ACTIVE_MS 1000
 
 static int64_t max64(int64_t a, int64_t b)
 {
@@ -61,17 +69,19 @@ static bool continues(const struct ra_stream *s, int64_t offset, int64_t len)
     return offset >= s->next - back && offset <= s->next + max64(2 * len, FWD_SLACK_MIN);
 }
 
-void ra_on_read(struct ra_state *ra, int64_t offset, int64_t len, int64_t size,
-                int64_t max_window, int64_t chunk, struct ra_decision *out)
+static bool is_active(const struct ra_stream *s, uint64_t now_ms)
+{
+    return s->window > 0 && now_ms - s->last_ms < ACTIVE_MS;
+}
+
+void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset, int64_t len,
+                uint64_t now_ms, struct ra_decision *out)
 {
     out->len = 0;
     ra->tick++;
     struct ra_stream *s = NULL, *oldest = &ra->s[0];
-    int active = 0;
     for (int i = 0; i < RA_STREAMS; i++) {
         struct ra_stream *c = &ra->s[i];
-        if (c->window > 0)
-            active++;
         if (!s && continues(c, offset, len))
             s = c;
         if (c->last_use < oldest->last_use)
@@ -79,29 +89,31 @@ void ra_on_read(struct ra_state *ra, int64_t offset, int64_t len, int64_t size,
     }
     if (!s) {
         *oldest = (struct ra_stream){ .next = offset + len, .ra_end = offset + len,
-                                      .last_use = ra->tick };
+                                      .last_use = ra->tick, .last_ms = now_ms };
         return;
     }
     s->last_use = ra->tick;
+    s->last_ms = now_ms;
     s->hits++;
     s->next = max64(s->next, offset + len);
     s->ra_end = max64(s->ra_end, s->next);
-    if (max_window <= 0 || s->hits < HITS_TO_CONFIRM)
+    if (lim->max_window <= 0 || s->hits < HITS_TO_CONFIRM)
         return;
-    if (s->window == 0) {
-        active++;
+    if (s->window == 0)
         s->window = max64(4 * len, WINDOW_MIN);
-    }
-    int64_t limit = max64(max_window / active, WINDOW_MIN);
+    int active = 0;
+    for (int i = 0; i < RA_STREAMS; i++)
+        active += is_active(&ra->s[i], now_ms);
+    int64_t limit = max64(min64(lim->max_window, lim->budget / active), WINDOW_MIN);
     s->window = min64(s->window, limit);
-    int64_t part = min64(max64(s->window / 16, min64(PART_MIN, s->window)), PART_MAX);
-    if (part < chunk)
-        part = chunk;
-    int64_t end = min64(s->next + s->window, size);
+    int64_t part = min64(max64(s->window / RA_REQUESTS, min64(PART_MIN, s->window)), PART_MAX);
+    if (part < lim->chunk)
+        part = lim->chunk;
+    int64_t end = min64(s->next + s->window, lim->size);
     int64_t want = end - s->ra_end;
-    if (want <= 0 || (want < part && end < size))
+    if (want <= 0 || (want < part && end < lim->size))
         return; /* less than a part is free: wait for the reader */
-    if (end < size)
+    if (end < lim->size)
         want -= want % part;
     out->offset = s->ra_end;
     out->len = want;

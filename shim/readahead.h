@@ -15,6 +15,7 @@ struct ra_stream {
     int64_t ra_end;    /* readahead has been issued up to here */
     int64_t window;    /* current window; 0 until the stream is confirmed */
     uint64_t last_use; /* LRU tick */
+    uint64_t last_ms;  /* when it was last read (CLOCK_MONOTONIC ms) */
     unsigned hits;     /* reads that continued the stream */
 };
 
@@ -28,7 +29,17 @@ struct ra_decision {
     int64_t part;        /* split into requests of about this size, issued in parallel */
 };
 
-void ra_on_read(struct ra_state *ra, int64_t offset, int64_t len, int64_t size,
-                int64_t max_window, int64_t chunk, struct ra_decision *out);
+/* What bounds an object's readahead. */
+struct ra_limits {
+    int64_t size;       /* the object's size */
+    int64_t max_window; /* one stream's largest window (REMOTEIO_READAHEAD; 0: none) */
+    int64_t budget;     /* all of the object's active windows together */
+    int64_t chunk;      /* the cache's chunk size: no part is smaller */
+};
+
+/* A read of [offset, offset+len) at now_ms: updates the streams and says what to
+ * prefetch. */
+void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset, int64_t len,
+                uint64_t now_ms, struct ra_decision *out);
 
 #endif

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# t-unit.sh: the parsers' table-driven unit tests (build/tests/unit-parse).
+# t-unit.sh: the standalone unit tests: the parsers' tables (build/tests/unit-parse) and
+# the readahead policy (build/tests/unit-readahead).
 source "$(dirname "$0")/lib.sh"
-bin=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests/unit-parse
-[ -x "$bin" ] || { echo "SKIP: $bin not built (make tests)"; exit 77; }
-if out=$("$bin" 2>&1); then ok "unit-parse: $(tail -1 <<<"$out")"; else echo "$out"; fail "unit-parse"; fi
+for name in unit-parse unit-readahead; do
+    bin=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests/$name
+    [ -x "$bin" ] || { echo "SKIP: $bin not built (make tests)"; exit 77; }
+    if out=$("$bin" 2>&1); then ok "$name: $(tail -1 <<<"$out")"; else echo "$out"; fail "$name"; fi
+done
 finish

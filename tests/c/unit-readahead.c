@@ -1,0 +1,175 @@
+/* unit-readahead.c: the readahead policy (shim/readahead.c) driven by synthetic reads:
+ * streams are confirmed on the third read, windows grow to their limit and share the
+ * object's budget, a stream keeps at most 8 requests in flight, random reads prefetch
+ * nothing, and readahead never runs more than a window ahead of the reader.
+ * Prints "N passed, N failed". */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "readahead.h"
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                                               \
+    do {                                                                               \
+        if (cond) {                                                                    \
+            passed++;                                                                  \
+        } else {                                                                       \
+            failed++;                                                                  \
+            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
+            printf(__VA_ARGS__);                                                       \
+            printf("\n");                                                              \
+        }                                                                              \
+    } while (0)
+
+#define MiB ((int64_t)1 << 20)
+#define GiB ((int64_t)1 << 30)
+
+static const struct ra_limits limits = {
+    .size = 64 * GiB, .max_window = 64 * MiB, .budget = 128 * MiB, .chunk = 64 << 10
+};
+
+/* One sequential reader: where it is, and how far readahead was issued for it. */
+struct reader {
+    int64_t pos, issued_end, largest_part, most_parts, largest_ahead;
+    int issues;
+};
+
+static void read_seq(struct ra_state *ra, struct reader *r, int64_t len, uint64_t now)
+{
+    struct ra_decision d;
+    ra_on_read(ra, &limits, r->pos, len, now, &d);
+    r->pos += len;
+    if (d.len <= 0)
+        return;
+    r->issues++;
+    if (d.offset + d.len > r->issued_end)
+        r->issued_end = d.offset + d.len;
+    if (d.part > r->largest_part)
+        r->largest_part = d.part;
+    int64_t parts = (d.len + d.part - 1) / d.part;
+    if (parts > r->most_parts)
+        r->most_parts = parts;
+    if (r->issued_end - r->pos > r->largest_ahead)
+        r->largest_ahead = r->issued_end - r->pos;
+}
+
+static void test_one_stream(void)
+{
+    struct ra_state ra = { 0 };
+    struct reader r = { 0 };
+    read_seq(&ra, &r, MiB, 1);
+    read_seq(&ra, &r, MiB, 2);
+    CHECK(r.issues == 0, "two reads in a row start no readahead (%d issues)", r.issues);
+    read_seq(&ra, &r, MiB, 3);
+    CHECK(r.issues == 1 && r.issued_end == r.pos + 4 * MiB,
+          "the third read opens a 4 x read window (issued to %" PRId64 ", reader at %" PRId64 ")",
+          r.issued_end, r.pos);
+    for (int i = 0; i < 500; i++)
+        read_seq(&ra, &r, MiB, 4 + (uint64_t)i);
+    CHECK(r.largest_ahead <= limits.max_window,
+          "never more than REMOTEIO_READAHEAD ahead (%" PRId64 " MiB)", r.largest_ahead / MiB);
+    CHECK(r.issued_end - r.pos >= limits.max_window - 8 * MiB,
+          "the window grew to its limit (%" PRId64 " MiB ahead)", (r.issued_end - r.pos) / MiB);
+    CHECK(r.largest_part == 8 * MiB, "parts grow to 8 MiB (%" PRId64 ")", r.largest_part);
+    CHECK(r.most_parts <= 8, "at most 8 parts issued at once (%" PRId64 ")", r.most_parts);
+    int64_t before = r.issued_end;
+    struct ra_decision d;
+    ra_on_read(&ra, &limits, r.pos, 0, 600, &d); /* a zero-length probe at the same place */
+    CHECK(d.len == 0 && r.issued_end == before, "a reader that does not advance gets nothing more");
+}
+
+static void test_four_streams(void)
+{
+    struct ra_state ra = { 0 };
+    struct reader r[4];
+    for (int k = 0; k < 4; k++)
+        r[k] = (struct reader){ .pos = k * 16 * GiB, .issued_end = k * 16 * GiB };
+    uint64_t now = 1;
+    for (int i = 0; i < 400; i++, now++)
+        for (int k = 0; k < 4; k++)
+            read_seq(&ra, &r[k], MiB, now);
+    for (int k = 0; k < 4; k++) {
+        int64_t ahead = r[k].issued_end - r[k].pos;
+        CHECK(r[k].issues > 10, "stream %d keeps its readahead (%d issues)", k, r[k].issues);
+        CHECK(ahead <= limits.budget / 4 && ahead >= limits.budget / 4 - 4 * MiB,
+              "stream %d: a quarter of the budget each (%" PRId64 " MiB ahead)", k, ahead / MiB);
+        CHECK(r[k].most_parts <= 8, "stream %d: at most 8 parts at once", k);
+    }
+    /* Three readers stop; after a second the last one may use the whole window again. */
+    for (int i = 0; i < 200; i++)
+        read_seq(&ra, &r[0], MiB, now + 1500 + (uint64_t)i);
+    int64_t ahead = r[0].issued_end - r[0].pos;
+    CHECK(ahead > limits.budget / 4 + 8 * MiB,
+          "idle streams give their share back (%" PRId64 " MiB ahead)", ahead / MiB);
+}
+
+static void test_random(void)
+{
+    struct ra_state ra = { 0 };
+    uint64_t x = 88172645463325252ull;
+    int prefetches = 0;
+    for (int i = 0; i < 100000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t off = (int64_t)(x % (uint64_t)(limits.size / 4096)) * 4096;
+        int64_t len = 4096 << (x >> 60) % 6; /* 4K .. 128K */
+        struct ra_decision d;
+        ra_on_read(&ra, &limits, off, len, (uint64_t)i, &d);
+        prefetches += d.len > 0;
+    }
+    CHECK(prefetches == 0, "100000 random reads: %d prefetches", prefetches);
+}
+
+static void test_disabled(void)
+{
+    struct ra_limits none = limits;
+    none.max_window = 0;
+    struct ra_state ra = { 0 };
+    int prefetches = 0;
+    for (int i = 0; i < 100; i++) {
+        struct ra_decision d;
+        ra_on_read(&ra, &none, (int64_t)i * MiB, MiB, (uint64_t)i, &d);
+        prefetches += d.len > 0;
+    }
+    CHECK(prefetches == 0, "REMOTEIO_READAHEAD=0: %d prefetches", prefetches);
+}
+
+static void test_end_of_object(void)
+{
+    struct ra_limits small = limits;
+    small.size = 10 * MiB + 123;
+    struct ra_state ra = { 0 };
+    struct reader r = { 0 };
+    for (int i = 0; i < 10; i++)
+        read_seq(&ra, &r, MiB, (uint64_t)i);
+    CHECK(r.issued_end == small.size || r.issued_end <= limits.size,
+          "bookkeeping stays sane near the end");
+    struct ra_state ra2 = { 0 };
+    struct reader r2 = { 0 };
+    int64_t last_end = 0;
+    for (int i = 0; i < 12 && r2.pos < small.size; i++) {
+        struct ra_decision d;
+        int64_t len = small.size - r2.pos < MiB ? small.size - r2.pos : MiB;
+        ra_on_read(&ra2, &small, r2.pos, len, (uint64_t)i, &d);
+        r2.pos += len;
+        if (d.len > 0)
+            last_end = d.offset + d.len;
+        CHECK(d.len == 0 || d.offset + d.len <= small.size, "no readahead past the end");
+    }
+    CHECK(last_end == small.size, "readahead reaches the last byte, tail included (%" PRId64 ")",
+          last_end);
+}
+
+int main(void)
+{
+    test_one_stream();
+    test_four_streams();
+    test_random();
+    test_disabled();
+    test_end_of_object();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
