@@ -36,6 +36,7 @@ void config_defaults(struct config *c)
     c->defaults.readahead = 64 << 20;
     c->defaults.retries = 5;
     c->log_level = LOG_WARN;
+    c->direct = true;
 }
 
 static char *trim(char *s)
@@ -255,6 +256,11 @@ int config_set(struct config *c, const char *key, const char *value, const char 
             c->insecure = b;
             ok = 0;
         }
+    } else if (strcmp(key, "direct") == 0) {
+        if (parse_bool(value, &b) == 0) {
+            c->direct = b;
+            ok = 0;
+        }
     } else if (strcmp(key, "allow_unversioned") == 0) {
         if (parse_bool(value, &b) == 0) {
             c->allow_unversioned = b;
@@ -392,7 +398,7 @@ void config_load(void)
     static const char *const knobs[] = { "connections", "chunk_size", "cache_size",
                                          "connect_timeout", "timeout", "deadline",
                                          "readahead", "retries", "log", "log_file",
-                                         "stats", "insecure", "allow_unversioned" };
+                                         "stats", "insecure", "direct", "allow_unversioned" };
     config_defaults(&config);
     /* The log level first, so that problems below are reported as the user asked. */
     const char *lv = getenv("REMOTEIO_LOG");

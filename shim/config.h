@@ -42,6 +42,7 @@ struct config {
     char *log_file;
     char *stats;                 /* NULL: off; "-": stderr; else a file to append to */
     bool insecure;               /* skip TLS verification (REMOTEIO_INSECURE) */
+    bool direct;                 /* bodies straight into the cache (REMOTEIO_DIRECT) */
     bool allow_unversioned;      /* serve objects with neither ETag nor Last-Modified */
 };
 

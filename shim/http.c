@@ -1,4 +1,9 @@
-/* http.c: probes and range requests with libcurl (see http.h).
+/* http.c: probes and range requests (see http.h).
+ *
+ * Probes are libcurl transfers.  Range requests go through http_direct.c (the shim reads
+ * the response over libcurl's connection, the body straight into the cache) or, when
+ * that cannot be used, as libcurl transfers; both run through the retry loop below and
+ * the checks of http_response.c.
  *
  * Every range response is checked before a byte of it is used: status 206, a
  * Content-Range equal to the range asked for and to the size seen at open, the ETag seen
@@ -17,12 +22,13 @@
 #include <time.h>
 
 #include "http.h"
+#include "http_direct.h"
 #include "http_parse.h"
+#include "http_response.h"
 #include "log.h"
 #include "pool.h"
 #include "prefetch.h"
 
-#define RETRY_AFTER_CAP_MS 10000
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_CAP_MS 5000
 
@@ -39,181 +45,16 @@ void http_display_url(const char *url, char *out, size_t outlen)
              (int)(path - host), host, (int)plen, path);
 }
 
-/* State of one response, reset at each status line (redirects, 100-continue). */
-struct response {
-    long status;
-    bool have_range;
-    int64_t cr_first, cr_last, cr_total;
-    int64_t content_length;
-    bool accept_ranges;
-    char etag[256];
-    char last_modified[64];
-    bool have_retry_after;
-    uint64_t retry_after_ms;
-};
-
-static void copy_value(char *dst, size_t dstlen, const char *v, size_t vlen)
-{
-    if (vlen >= dstlen)
-        vlen = dstlen - 1; /* a huge header value is cut, never overflows */
-    memcpy(dst, v, vlen);
-    dst[vlen] = '\0';
-}
-
-static size_t on_header(char *line, size_t size, size_t n, void *arg)
-{
-    struct response *r = arg;
-    size_t len = size * n;
-    const char *v;
-    size_t vlen;
-    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
-        memset(r, 0, sizeof *r);
-        r->content_length = -1;
-        const char *sp = memchr(line, ' ', len);
-        if (sp && (size_t)(sp - line) + 4 <= len)
-            r->status = strtol(sp + 1, NULL, 10);
-    } else if (http_header_is(line, len, "content-range", &v, &vlen)) {
-        r->have_range =
-            http_parse_content_range(v, vlen, &r->cr_first, &r->cr_last, &r->cr_total) == 0;
-    } else if (http_header_is(line, len, "etag", &v, &vlen)) {
-        copy_value(r->etag, sizeof r->etag, v, vlen);
-    } else if (http_header_is(line, len, "last-modified", &v, &vlen)) {
-        copy_value(r->last_modified, sizeof r->last_modified, v, vlen);
-    } else if (http_header_is(line, len, "content-length", &v, &vlen)) {
-        if (http_parse_length(v, vlen, &r->content_length) < 0)
-            r->content_length = -1;
-    } else if (http_header_is(line, len, "accept-ranges", &v, &vlen)) {
-        r->accept_ranges = vlen == 5 && strncasecmp(v, "bytes", 5) == 0;
-    } else if (http_header_is(line, len, "retry-after", &v, &vlen)) {
-        r->have_retry_after =
-            http_parse_retry_after(v, vlen, time(NULL), RETRY_AFTER_CAP_MS, &r->retry_after_ms) == 0;
-    }
-    return len;
-}
-
-/* One range request's progress across attempts. */
-struct transfer {
-    const struct http_target *t;
-    const struct http_sink *sink;
-    int64_t first;       /* this attempt's first byte */
-    int64_t want;        /* this attempt's length */
-    int64_t got;         /* this attempt's bytes so far */
-    int64_t done;        /* bytes of the whole range delivered */
-    bool checked;        /* the response's headers passed */
-    int err;             /* set when the response is refused */
-    bool fatal;          /* ...and retrying cannot help */
-    char why[200];
-    struct response resp;
-    uint64_t last_progress_ms;
-    curl_off_t last_dlnow;
-    bool stalled;
-};
-
-static void refuse(struct transfer *tr, int err, bool fatal, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void refuse(struct transfer *tr, int err, bool fatal, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(tr->why, sizeof tr->why, fmt, ap);
-    va_end(ap);
-    tr->err = err;
-    tr->fatal = fatal;
-}
-
-/* Classifies a status other than 206; true when the request may be retried. */
-static void refuse_status(struct transfer *tr, long status)
-{
-    switch (status) {
-    case 412:
-        refuse(tr, ESTALE, true, "HTTP 412: the object changed since it was opened");
-        break;
-    case 404:
-    case 410:
-        refuse(tr, ESTALE, true, "HTTP %ld: the object is gone", status);
-        break;
-    case 416:
-        refuse(tr, ESTALE, true, "HTTP 416: the object is shorter than when it was opened");
-        break;
-    case 401:
-    case 403:
-        refuse(tr, EACCES, true, "HTTP %ld: access denied", status);
-        break;
-    case 200:
-        if (tr->t->etag[0] && tr->resp.etag[0] && strcmp(tr->resp.etag, tr->t->etag) != 0)
-            refuse(tr, ESTALE, true, "HTTP 200 with another ETag: the object changed");
-        else
-            refuse(tr, EIO, false, "HTTP 200 (the whole object) to a range request");
-        break;
-    default:
-        if (status >= 500 || status == 408 || status == 429)
-            refuse(tr, EIO, false, "HTTP %ld", status);
-        else
-            refuse(tr, EIO, true, "HTTP %ld", status);
-    }
-}
-
-static bool check_response(struct transfer *tr)
-{
-    struct response *r = &tr->resp;
-    if (r->status != 206) {
-        refuse_status(tr, r->status);
-        return false;
-    }
-    if (tr->t->etag[0] && r->etag[0] && strcmp(r->etag, tr->t->etag) != 0) {
-        refuse(tr, ESTALE, true, "ETag %s differs from %s at open: the object changed", r->etag,
-               tr->t->etag);
-        return false;
-    }
-    if (!r->have_range) {
-        refuse(tr, EIO, false, "206 without a valid Content-Range");
-        return false;
-    }
-    if (r->cr_total >= 0 && r->cr_total != tr->t->size) {
-        refuse(tr, ESTALE, true, "size is now %lld, was %lld at open: the object changed",
-               (long long)r->cr_total, (long long)tr->t->size);
-        return false;
-    }
-    if (r->cr_first != tr->first || r->cr_last != tr->first + tr->want - 1) {
-        refuse(tr, EIO, false, "Content-Range %lld-%lld for requested %lld-%lld",
-               (long long)r->cr_first, (long long)r->cr_last, (long long)tr->first,
-               (long long)(tr->first + tr->want - 1));
-        return false;
-    }
-    if (r->content_length >= 0 && r->content_length != tr->want) {
-        refuse(tr, EIO, false, "Content-Length %lld for a range of %lld",
-               (long long)r->content_length, (long long)tr->want);
-        return false;
-    }
-    return true;
-}
-
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
     struct transfer *tr = arg;
     size_t len = size * n;
     if (!tr->checked) {
-        if (!check_response(tr))
+        if (!transfer_check(tr))
             return 0; /* aborts the transfer */
         tr->checked = true;
     }
-    if ((int64_t)len > tr->want - tr->got) {
-        refuse(tr, EIO, false, "more body bytes than the range asked for");
-        return 0;
-    }
-    const struct http_sink *s = tr->sink;
-    size_t left = len;
-    while (left) {
-        size_t idx = (size_t)tr->done / s->piece, pos = (size_t)tr->done % s->piece;
-        size_t k = s->piece - pos < left ? s->piece - pos : left;
-        memcpy(s->bufs[idx] + pos, data, k);
-        data += k;
-        left -= k;
-        tr->done += (int64_t)k;
-        tr->got += (int64_t)k;
-    }
-    STAT_ADD(tr->t->stats, bytes_fetched, len);
-    return len;
+    return transfer_deliver(tr, data, len) ? len : 0;
 }
 
 /* Abandons a request that has received nothing for the mapping's timeout. */
@@ -256,6 +97,62 @@ static void sleep_ms(uint64_t ms)
         ;
 }
 
+/* One attempt through libcurl's own transfer (see http_direct_attempt for the results). */
+static int curl_attempt(struct transfer *tr, struct curl_slist *headers, uint64_t deadline_ms,
+                        bool demand)
+{
+    const struct http_target *t = tr->t;
+    CURL *h = pool_get(deadline_ms, demand);
+    if (!h)
+        return demand ? -ETIMEDOUT : -EAGAIN;
+    uint64_t now = now_ms();
+    char range[64];
+    snprintf(range, sizeof range, "%lld-%lld", (long long)tr->first,
+             (long long)(tr->first + tr->want - 1));
+    libcurl.easy_setopt(h, CURLOPT_URL, t->url);
+    libcurl.easy_setopt(h, CURLOPT_RANGE, range);
+    libcurl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    libcurl.easy_setopt(h, CURLOPT_HEADERFUNCTION, response_header_line);
+    libcurl.easy_setopt(h, CURLOPT_HEADERDATA, &tr->resp);
+    libcurl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    libcurl.easy_setopt(h, CURLOPT_WRITEDATA, tr);
+    libcurl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    libcurl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    libcurl.easy_setopt(h, CURLOPT_XFERINFODATA, tr);
+    libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(deadline_ms > now ? deadline_ms - now : 1));
+    if (config.connect_timeout_ms > t->opt.timeout_ms)
+        libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)t->opt.timeout_ms);
+    tr->last_progress_ms = now;
+    tr->last_dlnow = 0;
+
+    STAT_ADD(t->stats, requests, 1);
+    stats_inflight_begin(t->stats);
+    CURLcode rc = libcurl.easy_perform(h);
+    stats_inflight_end(t->stats);
+    if (rc == CURLE_OK && !tr->checked && tr->err == 0) {
+        /* No body at all: an error status, or an empty 206. */
+        long status = 0;
+        libcurl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        tr->resp.status = status;
+        if (transfer_check(tr))
+            tr->checked = true;
+    }
+    pool_put(h);
+    if (tr->err)
+        return 1;
+    if (rc == CURLE_OK && tr->got == tr->want)
+        return 0;
+    if (rc == CURLE_OK)
+        transfer_refuse(tr, EIO, false, "body ended after %lld of %lld bytes", (long long)tr->got,
+                        (long long)tr->want);
+    else if (tr->stalled)
+        transfer_refuse(tr, EIO, false, "no data for %llu ms",
+                        (unsigned long long)t->opt.timeout_ms);
+    else
+        transfer_refuse(tr, EIO, false, "%s", libcurl.easy_strerror(rc));
+    return 1;
+}
+
 int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
                    const struct http_sink *sink, uint64_t deadline_ms, bool demand)
 {
@@ -263,18 +160,19 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
     char shown[512];
     http_display_url(t->url, shown, sizeof shown);
     struct curl_slist *headers = NULL;
-    char cond[320];
+    char cond[320] = "";
     /* If-Match compares strongly: a weak ETag (W/"...") never matches, so it pins the
      * version by date instead.  The ETag of every response is compared in any case. */
-    if (t->etag && t->etag[0] && strncmp(t->etag, "W/", 2) != 0) {
+    if (t->etag && t->etag[0] && strncmp(t->etag, "W/", 2) != 0)
         snprintf(cond, sizeof cond, "If-Match: %s", t->etag);
-        headers = libcurl.slist_append(headers, cond);
-    } else if (t->last_modified && t->last_modified[0]) {
+    else if (t->last_modified && t->last_modified[0])
         snprintf(cond, sizeof cond, "If-Unmodified-Since: %s", t->last_modified);
+    bool direct = http_direct_usable(t->url);
+    if (cond[0] && !direct)
         headers = libcurl.slist_append(headers, cond);
-    }
 
     int result = -EIO;
+    char range[64] = "";
     for (unsigned attempt = 0;; attempt++) {
         tr.first = offset + tr.done;
         tr.want = len - tr.done;
@@ -284,67 +182,26 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
         tr.fatal = false;
         tr.stalled = false;
         tr.why[0] = '\0';
-        uint64_t now = now_ms();
-        if (now >= deadline_ms) {
+        memset(&tr.resp, 0, sizeof tr.resp);
+        if (now_ms() >= deadline_ms) {
             snprintf(tr.why, sizeof tr.why, "deadline reached");
             break;
         }
-        CURL *h = pool_get(deadline_ms, demand);
-        if (!h) {
-            if (!demand) {
-                result = -EAGAIN; /* readahead: no connection to spare */
-                goto out;
-            }
-            snprintf(tr.why, sizeof tr.why, "no connection free before the deadline");
-            break;
-        }
-        char range[64];
         snprintf(range, sizeof range, "%lld-%lld", (long long)tr.first,
                  (long long)(tr.first + tr.want - 1));
-        libcurl.easy_setopt(h, CURLOPT_URL, t->url);
-        libcurl.easy_setopt(h, CURLOPT_RANGE, range);
-        libcurl.easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-        libcurl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        libcurl.easy_setopt(h, CURLOPT_HEADERDATA, &tr.resp);
-        libcurl.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        libcurl.easy_setopt(h, CURLOPT_WRITEDATA, &tr);
-        libcurl.easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        libcurl.easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-        libcurl.easy_setopt(h, CURLOPT_XFERINFODATA, &tr);
-        libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(deadline_ms - now));
-        if (config.connect_timeout_ms > t->opt.timeout_ms)
-            libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)t->opt.timeout_ms);
-        tr.last_progress_ms = now;
-        tr.last_dlnow = 0;
-        memset(&tr.resp, 0, sizeof tr.resp);
-
-        STAT_ADD(t->stats, requests, 1);
-        stats_inflight_begin(t->stats);
-        CURLcode rc = libcurl.easy_perform(h);
-        stats_inflight_end(t->stats);
-        if (rc == CURLE_OK && !tr.checked && tr.err == 0) {
-            /* No body at all: an error status, or an empty 206. */
-            long status = 0;
-            libcurl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-            tr.resp.status = status;
-            if (check_response(&tr))
-                tr.checked = true;
+        int rc = direct ? http_direct_attempt(&tr, cond, deadline_ms, demand)
+                        : curl_attempt(&tr, headers, deadline_ms, demand);
+        if (rc == 0) {
+            result = 0;
+            goto out;
         }
-        pool_put(h);
-
-        if (tr.err == 0) {
-            if (rc == CURLE_OK && tr.got == tr.want) {
-                result = 0;
-                goto out;
-            }
-            if (rc == CURLE_OK)
-                refuse(&tr, EIO, false, "body ended after %lld of %lld bytes",
-                       (long long)tr.got, (long long)tr.want);
-            else if (tr.stalled)
-                refuse(&tr, EIO, false, "no data for %llu ms",
-                       (unsigned long long)t->opt.timeout_ms);
-            else
-                refuse(&tr, EIO, false, "%s", libcurl.easy_strerror(rc));
+        if (rc == -EAGAIN) {
+            result = -EAGAIN; /* readahead: no connection to spare */
+            goto out;
+        }
+        if (rc == -ETIMEDOUT) {
+            snprintf(tr.why, sizeof tr.why, "no connection free before the deadline");
+            break;
         }
         if (tr.fatal) {
             result = -tr.err;
@@ -363,8 +220,7 @@ int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
             goto out;
         }
         uint64_t wait = tr.resp.have_retry_after ? tr.resp.retry_after_ms : backoff_ms(attempt);
-        now = now_ms();
-        if (now + wait >= deadline_ms) {
+        if (now_ms() + wait >= deadline_ms) {
             snprintf(tr.why + strlen(tr.why), sizeof tr.why - strlen(tr.why),
                      "; no time left to retry");
             break;
@@ -401,7 +257,7 @@ static CURLcode probe_request(CURL *h, const char *url, bool head, struct respon
     libcurl.easy_setopt(h, CURLOPT_URL, url);
     libcurl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     libcurl.easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
-    libcurl.easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    libcurl.easy_setopt(h, CURLOPT_HEADERFUNCTION, response_header_line);
     libcurl.easy_setopt(h, CURLOPT_HEADERDATA, r);
     uint64_t left = deadline_ms > now_ms() ? deadline_ms - now_ms() : 1;
     libcurl.easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(left < timeout_ms ? left : timeout_ms));

@@ -19,6 +19,8 @@
     X(CURLcode, easy_getinfo, (CURL *, CURLINFO, ...))                                 \
     X(CURLcode, easy_perform, (CURL *))                                                \
     X(const char *, easy_strerror, (CURLcode))                                         \
+    X(CURLcode, easy_send, (CURL *, const void *, size_t, size_t *))                   \
+    X(CURLcode, easy_recv, (CURL *, void *, size_t, size_t *))                         \
     X(struct curl_slist *, slist_append, (struct curl_slist *, const char *))          \
     X(void, slist_free_all, (struct curl_slist *))                                     \
     X(time_t, getdate, (const char *, const time_t *))

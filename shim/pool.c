@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -11,11 +12,18 @@
 #include "config.h"
 #include "fdtable.h"
 #include "log.h"
+#include "http.h"
 #include "pool.h"
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */
 static pthread_cond_t pool_cond;
-static CURL **idle;      /* handles ready for reuse */
+/* An idle handle: a plain one (origin NULL: libcurl manages its connections), or one
+ * holding a direct connection to origin ("scheme://host:port"). */
+struct idle_handle {
+    CURL *h;
+    char *origin;
+};
+static struct idle_handle *idle; /* handles ready for reuse, most recent last */
 static unsigned n_idle;
 static unsigned n_busy;  /* handles lent out */
 static unsigned n_limit; /* config.connections, read once */
@@ -48,7 +56,7 @@ static void set_common_options(CURL *h)
     libcurl.easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     libcurl.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     libcurl.easy_setopt(h, CURLOPT_BUFFERSIZE, 128L * 1024);
-    libcurl.easy_setopt(h, CURLOPT_USERAGENT, "remoteio/0.1");
+    libcurl.easy_setopt(h, CURLOPT_USERAGENT, HTTP_USER_AGENT);
     libcurl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     libcurl.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)config.connect_timeout_ms);
@@ -69,8 +77,40 @@ static void pool_init_locked(void)
     pool_ready = idle != NULL;
 }
 
-CURL *pool_get(uint64_t deadline_ms, bool demand)
+/* Takes the idle handle to reuse for origin (NULL: a plain handle), with pool_lock held:
+ * the most recent one of that kind, else (or when fresh) the oldest one, whose connection
+ * is then closed (outside the lock, by the caller).  *reused says whether it is of the
+ * kind. */
+static CURL *take_idle(const char *origin, bool fresh, bool *reused, CURL **to_close)
 {
+    *reused = false;
+    *to_close = NULL;
+    if (n_idle == 0)
+        return NULL;
+    unsigned pick = 0;
+    for (unsigned i = n_idle; !fresh && i-- > 0;) {
+        const char *o = idle[i].origin;
+        if (origin ? o && strcmp(o, origin) == 0 : !o) {
+            pick = i;
+            *reused = true;
+            break;
+        }
+    }
+    struct idle_handle e = idle[pick];
+    memmove(&idle[pick], &idle[pick + 1], (n_idle - pick - 1) * sizeof *idle);
+    n_idle--;
+    free(e.origin);
+    if (*reused)
+        return e.h;
+    *to_close = e.h;
+    return NULL;
+}
+
+/* pool_get and pool_get_direct. */
+static CURL *get_handle(const char *origin, bool fresh, uint64_t deadline_ms, bool demand,
+                        bool *reused)
+{
+    *reused = false;
     pthread_mutex_lock(&pool_lock);
     pool_init_locked();
     if (!pool_ready) {
@@ -81,9 +121,14 @@ CURL *pool_get(uint64_t deadline_ms, bool demand)
     unsigned reserve = demand ? 0 : (n_limit >= 4 ? n_limit / 4 : 0);
     for (;;) {
         if (n_busy + reserve < n_limit) {
-            CURL *h = n_idle ? idle[--n_idle] : NULL;
+            CURL *to_close;
+            CURL *h = take_idle(origin, fresh, reused, &to_close);
             n_busy++;
             pthread_mutex_unlock(&pool_lock);
+            if (to_close)
+                libcurl.easy_cleanup(to_close);
+            if (h && origin)
+                return h; /* connected: used as it is */
             if (!h) {
                 h = libcurl.easy_init();
                 if (!h) {
@@ -110,18 +155,52 @@ CURL *pool_get(uint64_t deadline_ms, bool demand)
     return NULL;
 }
 
-void pool_put(CURL *h)
+CURL *pool_get(uint64_t deadline_ms, bool demand)
 {
+    bool reused;
+    return get_handle(NULL, false, deadline_ms, demand, &reused);
+}
+
+CURL *pool_get_direct(const char *origin, bool fresh, uint64_t deadline_ms, bool demand,
+                      bool *connected)
+{
+    return get_handle(origin, fresh, deadline_ms, demand, connected);
+}
+
+static void put_handle(CURL *h, const char *origin)
+{
+    char *tag = origin ? strdup(origin) : NULL;
     pthread_mutex_lock(&pool_lock);
     n_busy--;
-    if (n_idle < n_limit) {
-        idle[n_idle++] = h;
+    if (h && (tag || !origin) && n_idle < n_limit) {
+        idle[n_idle++] = (struct idle_handle){ h, tag };
         h = NULL;
+        tag = NULL;
     }
     pthread_cond_signal(&pool_cond);
     pthread_mutex_unlock(&pool_lock);
+    free(tag);
     if (h)
         libcurl.easy_cleanup(h);
+}
+
+void pool_put(CURL *h)
+{
+    put_handle(h, NULL);
+}
+
+void pool_put_direct(CURL *h, const char *origin)
+{
+    put_handle(h, origin);
+}
+
+void pool_discard(CURL *h)
+{
+    pthread_mutex_lock(&pool_lock);
+    n_busy--;
+    pthread_cond_signal(&pool_cond);
+    pthread_mutex_unlock(&pool_lock);
+    libcurl.easy_cleanup(h);
 }
 
 void pool_atfork_prepare(void)

@@ -20,6 +20,17 @@
 CURL *pool_get(uint64_t deadline_ms, bool demand);
 void pool_put(CURL *h);
 
+/* A handle for a direct exchange with origin ("scheme://host:port"): *connected is true
+ * when it already holds an idle connection there (made with CURLOPT_CONNECT_ONLY), else
+ * (always when fresh) it is a new handle with the common options, for the caller to
+ * connect.  Give it back
+ * with pool_put_direct while its connection is clean (between two responses), or with
+ * pool_discard, which closes the connection. */
+CURL *pool_get_direct(const char *origin, bool fresh, uint64_t deadline_ms, bool demand,
+                      bool *connected);
+void pool_put_direct(CURL *h, const char *origin);
+void pool_discard(CURL *h);
+
 /* In a forked child: forget the parent's handles without touching their connections
  * (closing a TLS session from the child would break the parent's). */
 void pool_atfork_prepare(void);

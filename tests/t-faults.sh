@@ -61,6 +61,21 @@ awk -v l="${longest:-999}" 'BEGIN {exit !(l < 30)}' && ok "longest read ${longes
     fail "longest read bounded" "${longest:-?}s"
 kill -9 $OPID 2>/dev/null; wait $OPID 2>/dev/null
 
+# -- 1b: the same faults through libcurl's own transfers (REMOTEIO_DIRECT=0) -----
+start_fault_origin "$T/root" 0 --seed 43 --fault-rate 0.25 --faults $ALL_KINDS \
+    --stall-seconds 30 --retry-after 1 --log "$T/origin-b.log"
+export REMOTEIO_MAP="/remote/=$OURL/"
+REMOTEIO_DIRECT=0 REMOTEIO_STATS=$T/stats-b timeout -k 5 150 env LD_PRELOAD="$SHIM" \
+    "$PY" "$TOP/tests/verify.py" /remote/obj "$T/root/obj" --threads 8 --reads 500 \
+    --sequential-passes 1 --seed 6 --max-read-seconds 30 --time-limit 140 >"$T/verify-b.out" 2>&1
+rc=$?
+faults=$(ostat 'd["faults_total"]')
+echo "  REMOTEIO_DIRECT=0 verify (rc=$rc): $(grep 'result=' "$T/verify-b.out"); faults=$faults"
+[ $rc -eq 0 ] && grep -q 'wrong_bytes=0 ' "$T/verify-b.out" && [ "${faults:-0}" -ge 10 ] &&
+    ok "REMOTEIO_DIRECT=0: every read right under $faults faults" ||
+    fail "REMOTEIO_DIRECT=0: every read right under faults" "rc=$rc faults=${faults:-?}"
+kill -9 $OPID 2>/dev/null; wait $OPID 2>/dev/null
+
 # -- 2: faulty HEAD/probe requests at open time ------------------------------
 start_fault_origin "$T/root" 0 --seed 9 --fault-rate 0.5 --faults 503,reset,short --fault-head
 export REMOTEIO_MAP="/remote/=$OURL/"
