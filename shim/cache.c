@@ -21,7 +21,7 @@ struct chunk {
     int pins;                 /* readers copying out, or the fetcher */
     bool prefetched;          /* filled by readahead and not yet read */
     struct chunk *hash_next;
-    struct chunk *lru_prev, *lru_next; /* on the LRU list: READY and unpinned; FREE list too */
+    struct chunk *lru_prev, *lru_next; /* on an LRU list (READY, unpinned) or the free list */
     char *data;
     size_t len;
 };
@@ -36,6 +36,9 @@ static size_t nslots;
 static struct chunk **buckets;
 static size_t nbuckets;           /* a power of two */
 static struct chunk lru;          /* sentinel: lru.lru_next is the most recent */
+static struct chunk unread;       /* sentinel: the same for chunks readahead filled */
+static size_t n_unread;           /* chunks on the unread list */
+static size_t unread_max;         /* readahead's budget, in chunks */
 static struct chunk free_list;    /* sentinel */
 static uint64_t chunk_size;
 static unsigned chunk_shift;
@@ -92,7 +95,9 @@ int cache_init(uint64_t csize, uint64_t cache_size)
     }
     cond_init_monotonic(&cache_cond);
     list_init(&lru);
+    list_init(&unread);
     list_init(&free_list);
+    unread_max = nslots / 4 * 3;
     for (size_t i = 0; i < nslots; i++) {
         chunks[i].data = arena + i * csize;
         list_push_front(&free_list, &chunks[i]);
@@ -103,6 +108,11 @@ int cache_init(uint64_t csize, uint64_t cache_size)
 uint64_t cache_chunk_size(void)
 {
     return chunk_size;
+}
+
+uint64_t cache_readahead_budget(void)
+{
+    return unread_max * chunk_size;
 }
 
 static size_t bucket_of(const struct cache_source *src, int64_t index)
@@ -128,10 +138,29 @@ static void unhash(struct chunk *c)
     c->hash_next = NULL;
 }
 
+/* A READY, unpinned chunk leaves its LRU list (to be pinned or evicted). */
+static void lru_remove(struct chunk *c)
+{
+    if (c->prefetched)
+        n_unread--;
+    list_remove(c);
+}
+
+/* A READY chunk nobody pins any more goes to the front of its LRU list. */
+static void lru_push(struct chunk *c)
+{
+    if (c->prefetched) {
+        n_unread++;
+        list_push_front(&unread, c);
+    } else {
+        list_push_front(&lru, c);
+    }
+}
+
 /* A READY, unpinned chunk leaves the cache. */
 static void evict(struct chunk *c)
 {
-    list_remove(c);
+    lru_remove(c);
     unhash(c);
     if (c->prefetched)
         STAT_ADD(c->src->stats, readahead_wasted, c->len);
@@ -140,14 +169,20 @@ static void evict(struct chunk *c)
     list_push_front(&free_list, c);
 }
 
-/* A free slot, evicting the least recently used chunk if need be; NULL when every slot
- * is pinned or pending. */
+/* A free slot, evicting a chunk if need be; NULL when every slot is pinned or pending.
+ * Chunks that readahead filled and nobody has read yet are evicted last, while they fit
+ * in readahead's budget: readahead never runs more than a window ahead of its reader, so
+ * those are about to be read, and evicting them would fetch them twice.  Beyond the
+ * budget they are leftovers of streams that stopped, and go first, oldest first. */
 static struct chunk *take_slot(void)
 {
     if (list_empty(&free_list)) {
-        if (list_empty(&lru))
+        if (!list_empty(&unread) && (n_unread > unread_max || list_empty(&lru)))
+            evict(unread.lru_prev);
+        else if (!list_empty(&lru))
+            evict(lru.lru_prev);
+        else
             return NULL;
-        evict(lru.lru_prev);
     }
     struct chunk *c = free_list.lru_next;
     list_remove(c);
@@ -177,7 +212,7 @@ static struct chunk *claim(struct cache_source *src, int64_t index, bool prefetc
 static void pin(struct chunk *c)
 {
     if (c->pins++ == 0 && c->state == CHUNK_READY)
-        list_remove(c);
+        lru_remove(c);
 }
 
 static void unpin(struct chunk *c)
@@ -185,7 +220,7 @@ static void unpin(struct chunk *c)
     if (--c->pins > 0)
         return;
     if (c->state == CHUNK_READY) {
-        list_push_front(&lru, c);
+        lru_push(c);
     } else if (c->state == CHUNK_FAILED) {
         c->state = CHUNK_FREE;
         c->src = NULL;
@@ -463,12 +498,14 @@ void cache_atfork_child(void)
     }
     cond_init_monotonic(&cache_cond);
     list_init(&lru);
+    list_init(&unread);
     list_init(&free_list);
+    n_unread = 0;
     for (size_t i = 0; i < nslots; i++) {
         struct chunk *c = &chunks[i];
         if (c->state == CHUNK_READY) {
             c->pins = 0;
-            list_push_front(&lru, c);
+            lru_push(c);
             continue;
         }
         if (c->state == CHUNK_PENDING)

@@ -9,7 +9,8 @@
  * is missing claims it (single flight: a second reader waits for the first one's request
  * instead of sending its own); consecutive claimed chunks are fetched as one range.
  * Readers pin the chunks they copy from; eviction takes the least recently used READY
- * chunk that nobody pins.  When every slot is pinned, readers wait (bounded) and
+ * chunk that nobody pins, sparing chunks readahead filled and nobody has read yet while
+ * they fit in readahead's budget.  When every slot is pinned, readers wait (bounded) and
  * readahead simply does not happen.
  *
  * Locking: one mutex guards the table, the LRU list and every chunk's state and pins; it
@@ -39,6 +40,8 @@ struct cache_source {
 
 int cache_init(uint64_t chunk_size, uint64_t cache_size);
 uint64_t cache_chunk_size(void);
+/* How much of the cache readahead may fill (three quarters of it). */
+uint64_t cache_readahead_budget(void);
 
 /* Copy [offset, offset+len) (within the object) into buf, fetching what is missing
  * (buf NULL: only fetch).  Returns len, or -1 with errno (EIO, ESTALE...), never a

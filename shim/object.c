@@ -317,10 +317,10 @@ void object_unref(struct object *obj)
 
 /* A stream's window never exceeds a quarter of the cache: prefetched data must stay long
  * enough to be read, whatever REMOTEIO_READAHEAD says. */
-/* Readahead windows may fill half the cache: the other half keeps what was read. */
+/* Readahead windows may fill three quarters of the cache (cache_readahead_budget). */
 static struct ra_limits readahead_limits(const struct object *o)
 {
-    int64_t budget = (int64_t)(config.cache_size / 2);
+    int64_t budget = (int64_t)cache_readahead_budget();
     int64_t ra = (int64_t)o->opt.readahead;
     return (struct ra_limits){ .size = o->meta.size,
                                .max_window = ra < budget ? ra : budget,

@@ -16,10 +16,11 @@
  *
  * Windows are per stream.  A window opens at 4 x the read size (at least 256 KiB) and
  * doubles each time readahead is issued, up to REMOTEIO_READAHEAD (64 MiB).  The
- * object's active streams (read in the last second) share a budget of half the cache:
- * one or two streams of a 256 MiB cache get 64 MiB each, four get 32 MiB each, so
- * concurrent streams each keep a window of their own and the cache keeps room for
- * what they have read.
+ * object's active streams (read in the last second) share a budget of three quarters
+ * of the cache (the cache spares unread readahead within that budget, see cache.h):
+ * with the default 256 MiB cache one or two streams get 64 MiB each and four get
+ * 48 MiB each, so concurrent streams each keep a window of their own, and a quarter of
+ * the cache keeps what was read.
  *
  * After each read the stream tops up what lies ahead of it:
  *
