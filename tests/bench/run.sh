@@ -27,6 +27,8 @@
 #   BENCH_RUNTIME=SECS   fio runtime per random row (default 10; quick 3)
 #   BENCH_PROFILES=...   subset of "lan s3 slow"
 #   BENCH_WORKLOADS=...  subset of "seq rand streams convert rss local"
+#   BENCH_REPEAT=N       seq and streams rows: runs of each side, median reported
+#                        (default 3; quick 1).  Origin columns and stats: last run
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../lib.sh"
@@ -41,10 +43,10 @@ WORKLOADS=${BENCH_WORKLOADS:-seq rand streams convert rss local}
 OUT=${BENCH_OUT:-$HERE/results.md}
 if [ "$QUICK" = 1 ]; then
     SEQ_SIZE_S=${BENCH_SIZE:-256M}; RUNTIME=${BENCH_RUNTIME:-3}; CONV_SIZE=256M
-    RAND_SETS="1t 8t 32t"; NBD_SETS="8"; CONV_TIMEOUT=30
+    RAND_SETS="1t 8t 32t"; NBD_SETS="8"; CONV_TIMEOUT=30; REPEAT=${BENCH_REPEAT:-1}
 else
     SEQ_SIZE_S=${BENCH_SIZE:-1G}; RUNTIME=${BENCH_RUNTIME:-10}; CONV_SIZE=1G
-    RAND_SETS="1t 8t 32t 8p"; NBD_SETS="1 8 32"; CONV_TIMEOUT=45
+    RAND_SETS="1t 8t 32t 8p"; NBD_SETS="1 8 32"; CONV_TIMEOUT=45; REPEAT=${BENCH_REPEAT:-3}
 fi
 
 tobytes() { numfmt --from=iec "$1"; }
@@ -52,6 +54,7 @@ SEQ_SIZE=$(tobytes "$SEQ_SIZE_S")
 SLOW_SIZE=$((SEQ_SIZE / 4))     # one curl at 20 MiB/s must stay short
 MIB=1048576
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 now() { date +%s.%N; }
 log() { echo "bench: $*" >&2; }
 
@@ -186,26 +189,41 @@ bench_seq() {
     f=$(seqfile $p); size=$(seqsize $p)
     local sz_mib=$((size / MIB))
 
-    mark $p; t0=$(now)
-    curl -s -o /dev/null "$(url $p $f)"
-    t1=$(now); curl_mbs=$(calc "$size / ($t1 - $t0) / $MIB" 0); origin $p
+    local i runs=()
+    for ((i = 0; i < REPEAT; i++)); do
+        mark $p; t0=$(now)
+        curl -s -o /dev/null "$(url $p $f)"
+        t1=$(now); runs+=("$(calc "$size / ($t1 - $t0) / $MIB" 0)"); origin $p
+    done
+    curl_mbs=$(median "${runs[@]}")
     local curl_o="$O_REQ req"
-    mark $p; t0=$(now)
-    aria2c -q -x8 -s8 -k1M --file-allocation=none --allow-overwrite=true -d "$SHM" -o aria.out "$(url $p $f)" >/dev/null 2>&1
-    t1=$(now); aria_mbs=$(calc "$size / ($t1 - $t0) / $MIB" 0); origin $p; rm -f "$SHM/aria.out"
+    runs=()
+    for ((i = 0; i < REPEAT; i++)); do
+        mark $p; t0=$(now)
+        aria2c -q -x8 -s8 -k1M --file-allocation=none --allow-overwrite=true -d "$SHM" -o aria.out "$(url $p $f)" >/dev/null 2>&1
+        t1=$(now); runs+=("$(calc "$size / ($t1 - $t0) / $MIB" 0)"); origin $p; rm -f "$SHM/aria.out"
+    done
+    aria_mbs=$(median "${runs[@]}")
     local aria_o="$O_REQ req"
     [ $HAVE_SHIM = 1 ] || { row "seq ${sz_mib}M" $p "n/a" "curl $curl_mbs MB/s ($curl_o); aria2c -x8 $aria_mbs MB/s ($aria_o)" "" "" "" ""; return; }
     local bs
     for bs in 1M 2M; do
         st=$T/stats.seq.$p.$bs
-        mark $p; t0=$(now)
-        shim_run $p "$st" /usr/bin/time -f %M -o "$T/rss" dd if=/remote/$f of=/dev/null bs=$bs 2>"$T/dd.err"
-        local rc=$?
-        t1=$(now); origin $p
-        local mbs rss; mbs=$(calc "$size / ($t1 - $t0) / $MIB" 0); rss=$(( $(tail -1 "$T/rss" 2>/dev/null || echo 0) / 1024 ))
+        local rc=0 one mbs rss all
+        runs=()
+        for ((i = 0; i < REPEAT; i++)); do
+            mark $p; t0=$(now)
+            shim_run $p "$st" /usr/bin/time -f %M -o "$T/rss" dd if=/remote/$f of=/dev/null bs=$bs 2>"$T/dd.err"
+            one=$?
+            t1=$(now); origin $p
+            [ $one = 0 ] || rc=$one
+            runs+=("$(calc "$size / ($t1 - $t0) / $MIB" 0)")
+        done
+        mbs=$(median "${runs[@]}"); all=${runs[*]}
+        rss=$(( $(tail -1 "$T/rss" 2>/dev/null || echo 0) / 1024 ))
         [ $rc = 0 ] || mbs="FAILED rc=$rc: $(tail -1 "$T/dd.err")"
         local over; over=$(calc "$O_BYTES / $size" 2)
-        row "seq ${sz_mib}M dd bs=$bs" $p "$mbs MB/s" "curl $curl_mbs MB/s ($curl_o); aria2c -x8 $aria_mbs MB/s ($aria_o)" \
+        row "seq ${sz_mib}M dd bs=$bs" $p "$mbs MB/s (runs: ${all// /, })" "curl $curl_mbs MB/s ($curl_o); aria2c -x8 $aria_mbs MB/s ($aria_o)" \
             "$(calc "$mbs / $curl_mbs") x curl; $(calc "$mbs / $aria_mbs") x aria2c" \
             "$O_REQ (avg ${O_AVG} MiB)" "${over}" "rss ${rss}M; $(stats_sum "$st")"
         DETAILS+=("seq $p bs=$bs:" "$(cat "$st")")
@@ -318,27 +336,40 @@ bench_rand() {
 bench_streams() {
     local p=$1 f size q st one four iob bw x rc t0 t1 curl_mbs
     f=$(seqfile $p); size=$(seqsize $p); q=$((size / 4))
-    mark $p; t0=$(now)
-    curl -s -o /dev/null -r 0-$((q - 1)) "$(url $p $f)"
-    t1=$(now); curl_mbs=$(calc "$q / ($t1 - $t0) / $MIB" 0); origin $p
+    local i runs=() ones=() fours=() st1=$T/stats.streams1.$p st4=$T/stats.streams4.$p
+    local req1 avg1 bytes1 iob1 rc1=0 rc4=0
+    for ((i = 0; i < REPEAT; i++)); do
+        mark $p; t0=$(now)
+        curl -s -o /dev/null -r 0-$((q - 1)) "$(url $p $f)"
+        t1=$(now); runs+=("$(calc "$q / ($t1 - $t0) / $MIB" 0)"); origin $p
+    done
+    curl_mbs=$(median "${runs[@]}")
     [ $HAVE_SHIM = 1 ] || { row "streams" $p "n/a" "curl 1 stream $curl_mbs MB/s" "" "" "" ""; return; }
     local FIO_SEQ=(--filename=/remote/$f --ioengine=psync --rw=read --bs=1M --thread --size=$q
                    --group_reporting --invalidate=0 --output-format=json)
-    st=$T/stats.streams1.$p; mark $p
-    shim_run $p "$st" fio --name=s --numjobs=1 "${FIO_SEQ[@]}" > "$T/fio.out" 2>&1; rc=$?
-    read -r x x x iob one < <(fio_json "$T/fio.out"); origin $p
-    [ $rc = 0 ] || one="FAILED rc=$rc"
-    row "streams: 1 x $((q / MIB))M" $p "$one MB/s" "curl 1 stream $curl_mbs MB/s" "$(calc "$one / $curl_mbs") x curl" \
-        "$O_REQ (avg $O_AVG MiB)" "$(calc "$O_BYTES / ($iob > 0 ? $iob : 1)")" "$(stats_sum "$st")"
-    st=$T/stats.streams4.$p; mark $p
-    shim_run $p "$st" fio --name=s --numjobs=4 --offset_increment=$q "${FIO_SEQ[@]}" > "$T/fio.out" 2>&1; rc=$?
-    read -r x x x iob four < <(fio_json "$T/fio.out"); origin $p
-    [ $rc = 0 ] || four="FAILED rc=$rc"
-    row "streams: 4 x $((q / MIB))M" $p "$four MB/s" "1 stream $one MB/s; curl $curl_mbs MB/s" \
+    # one stream and four streams alternate, so that a slow spell of the machine hits both
+    for ((i = 0; i < REPEAT; i++)); do
+        mark $p
+        shim_run $p "$st1" fio --name=s --numjobs=1 "${FIO_SEQ[@]}" > "$T/fio.out" 2>&1; rc=$?
+        [ $rc = 0 ] || rc1=$rc
+        read -r x x x iob1 one < <(fio_json "$T/fio.out"); origin $p
+        ones+=("$one"); req1=$O_REQ; avg1=$O_AVG; bytes1=$O_BYTES
+        mark $p
+        shim_run $p "$st4" fio --name=s --numjobs=4 --offset_increment=$q "${FIO_SEQ[@]}" > "$T/fio.out" 2>&1
+        x=$?; [ $x = 0 ] || rc4=$x
+        read -r x x x iob four < <(fio_json "$T/fio.out"); origin $p
+        fours+=("$four")
+    done
+    one=$(median "${ones[@]}"); four=$(median "${fours[@]}")
+    [ $rc1 = 0 ] || one="FAILED rc=$rc1"
+    [ $rc4 = 0 ] || four="FAILED rc=$rc4"
+    row "streams: 1 x $((q / MIB))M" $p "$one MB/s (runs: $(IFS=,; echo "${ones[*]}"))" "curl 1 stream $curl_mbs MB/s" "$(calc "$one / $curl_mbs") x curl" \
+        "$req1 (avg $avg1 MiB)" "$(calc "$bytes1 / ($iob1 > 0 ? $iob1 : 1)")" "$(stats_sum "$st1")"
+    row "streams: 4 x $((q / MIB))M" $p "$four MB/s (runs: $(IFS=,; echo "${fours[*]}"))" "1 stream $one MB/s; curl $curl_mbs MB/s" \
         "$(calc "$four / ($one > 0 ? $one : 1)") x 1 stream; $(calc "$four / $curl_mbs") x curl" \
-        "$O_REQ (avg $O_AVG MiB)" "$(calc "$O_BYTES / ($iob > 0 ? $iob : 1)")" "$(stats_sum "$st")"
+        "$O_REQ (avg $O_AVG MiB)" "$(calc "$O_BYTES / ($iob > 0 ? $iob : 1)")" "$(stats_sum "$st4")"
     if [ $p = s3 ]; then
-        # diagnostic: 4 windows of REMOTEIO_READAHEAD fill the default cache
+        # diagnostic: a cache large enough for four full REMOTEIO_READAHEAD windows
         local big
         st=$T/stats.streams4big.$p; mark $p
         REMOTEIO_CACHE_SIZE=1G shim_run $p "$st" fio --name=s --numjobs=4 --offset_increment=$q "${FIO_SEQ[@]}" > "$T/fio.out" 2>&1; rc=$?
