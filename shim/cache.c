@@ -20,6 +20,7 @@ struct chunk {
     int err;                  /* FAILED: why */
     int pins;                 /* readers copying out, or the fetcher */
     bool prefetched;          /* filled by readahead and not yet read */
+    bool once;                /* filled by readahead and read once since */
     struct chunk *hash_next;
     struct chunk *lru_prev, *lru_next; /* on an LRU list (READY, unpinned) or the free list */
     char *data;
@@ -39,6 +40,9 @@ static struct chunk lru;          /* sentinel: lru.lru_next is the most recent *
 static struct chunk unread;       /* sentinel: the same for chunks readahead filled */
 static size_t n_unread;           /* chunks on the unread list */
 static size_t unread_max;         /* readahead's budget, in chunks */
+static struct chunk behind;       /* sentinel: readahead's chunks, read once since */
+static size_t n_behind;           /* chunks on the behind list */
+static size_t behind_keep;        /* how many of those stay before slots are reused */
 static struct chunk free_list;    /* sentinel */
 static uint64_t chunk_size;
 static unsigned chunk_shift;
@@ -96,8 +100,10 @@ int cache_init(uint64_t csize, uint64_t cache_size)
     cond_init_monotonic(&cache_cond);
     list_init(&lru);
     list_init(&unread);
+    list_init(&behind);
     list_init(&free_list);
     unread_max = nslots / 4 * 3;
+    behind_keep = nslots / 16;
     for (size_t i = 0; i < nslots; i++) {
         chunks[i].data = arena + i * csize;
         list_push_front(&free_list, &chunks[i]);
@@ -143,6 +149,8 @@ static void lru_remove(struct chunk *c)
 {
     if (c->prefetched)
         n_unread--;
+    else if (c->once)
+        n_behind--;
     list_remove(c);
 }
 
@@ -152,6 +160,9 @@ static void lru_push(struct chunk *c)
     if (c->prefetched) {
         n_unread++;
         list_push_front(&unread, c);
+    } else if (c->once) {
+        n_behind++;
+        list_push_front(&behind, c);
     } else {
         list_push_front(&lru, c);
     }
@@ -170,17 +181,30 @@ static void evict(struct chunk *c)
 }
 
 /* A free slot, evicting a chunk if need be; NULL when every slot is pinned or pending.
- * Chunks that readahead filled and nobody has read yet are evicted last, while they fit
- * in readahead's budget: readahead never runs more than a window ahead of its reader, so
- * those are about to be read, and evicting them would fetch them twice.  Beyond the
- * budget they are leftovers of streams that stopped, and go first, oldest first. */
+ *
+ * Chunks are kept on three lists.  Readahead's chunks that nobody has read yet go last,
+ * while they fit in readahead's budget: readahead never runs more than a window ahead
+ * of its reader, so they are about to be read, and evicting them would fetch them
+ * twice (beyond the budget they are leftovers of streams that stopped, and go first).
+ * Readahead's chunks once they have been read go first: a sequential stream rarely
+ * reads its data again (like the kernel's use-once pages), so a big scan neither
+ * flushes the data random reads keep coming back to nor spreads over the whole arena;
+ * behind_keep of them stay, for a reader that steps back a little, and past that their
+ * slots are reused even before fresh slots are touched.  A chunk read a second time
+ * joins the ordinary LRU list. */
 static struct chunk *take_slot(void)
 {
-    if (list_empty(&free_list)) {
-        if (!list_empty(&unread) && (n_unread > unread_max || list_empty(&lru)))
-            evict(unread.lru_prev);
+    if (!list_empty(&unread) && n_unread > unread_max)
+        evict(unread.lru_prev);
+    else if (n_behind > behind_keep)
+        evict(behind.lru_prev);
+    else if (list_empty(&free_list)) {
+        if (!list_empty(&behind))
+            evict(behind.lru_prev);
         else if (!list_empty(&lru))
             evict(lru.lru_prev);
+        else if (!list_empty(&unread))
+            evict(unread.lru_prev);
         else
             return NULL;
     }
@@ -201,6 +225,7 @@ static struct chunk *claim(struct cache_source *src, int64_t index, bool prefetc
     c->err = 0;
     c->pins = 1;
     c->prefetched = prefetched;
+    c->once = false;
     c->len = (size_t)(src->size - start < (int64_t)chunk_size ? src->size - start
                                                                 : (int64_t)chunk_size);
     size_t b = bucket_of(src, index);
@@ -281,7 +306,8 @@ static int fetch_claimed(struct cache_source *src, struct chunk **c, const bool 
  * [offset, offset+len) with len fitting in them.  Returns 0, 1 (retry the step: a chunk
  * someone else fetched failed for a passing reason) or -errno. */
 static int read_step(struct cache_source *src, char *buf, int64_t offset, size_t len,
-                     int64_t first, size_t n, uint64_t deadline_ms, size_t *done_len)
+                     int64_t first, size_t n, bool sequential, uint64_t deadline_ms,
+                     size_t *done_len)
 {
     struct chunk *c[STEP_MAX];
     bool mine[STEP_MAX] = { false };
@@ -357,6 +383,12 @@ static int read_step(struct cache_source *src, char *buf, int64_t offset, size_t
 
     pthread_mutex_lock(&cache_lock);
     for (size_t i = 0; i < n; i++) {
+        if (result == 0 && buf) {
+            if (c[i]->prefetched || mine[i])
+                c[i]->once = sequential; /* its first read, by a stream or not */
+            else if (!sequential)
+                c[i]->once = false;      /* read again, not by a stream: keep it */
+        }
         if (result == 0 && c[i]->prefetched) {
             c[i]->prefetched = false;
             STAT_ADD(src->stats, readahead_used, c[i]->len);
@@ -370,7 +402,7 @@ static int read_step(struct cache_source *src, char *buf, int64_t offset, size_t
 }
 
 ssize_t cache_read(struct cache_source *src, void *buf, size_t len, int64_t offset,
-                   uint64_t deadline_ms)
+                   bool sequential, uint64_t deadline_ms)
 {
     size_t done = 0;
     while (done < len) {
@@ -383,7 +415,7 @@ ssize_t cache_read(struct cache_source *src, void *buf, size_t len, int64_t offs
             want = len - done;
         size_t got = 0;
         char *dst = buf ? (char *)buf + done : NULL; /* NULL: fetch only */
-        int rc = read_step(src, dst, pos, want, first, n, deadline_ms, &got);
+        int rc = read_step(src, dst, pos, want, first, n, sequential, deadline_ms, &got);
         if (rc < 0) {
             errno = -rc;
             return -1;
@@ -499,8 +531,9 @@ void cache_atfork_child(void)
     cond_init_monotonic(&cache_cond);
     list_init(&lru);
     list_init(&unread);
+    list_init(&behind);
     list_init(&free_list);
-    n_unread = 0;
+    n_unread = n_behind = 0;
     for (size_t i = 0; i < nslots; i++) {
         struct chunk *c = &chunks[i];
         if (c->state == CHUNK_READY) {

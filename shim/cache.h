@@ -10,7 +10,8 @@
  * instead of sending its own); consecutive claimed chunks are fetched as one range.
  * Readers pin the chunks they copy from; eviction takes the least recently used READY
  * chunk that nobody pins, sparing chunks readahead filled and nobody has read yet while
- * they fit in readahead's budget.  When every slot is pinned, readers wait (bounded) and
+ * they fit in readahead's budget, and taking first those a sequential stream has read
+ * (see take_slot in cache.c).  When every slot is pinned, readers wait (bounded) and
  * readahead simply does not happen.
  *
  * Locking: one mutex guards the table, the LRU list and every chunk's state and pins; it
@@ -44,10 +45,11 @@ uint64_t cache_chunk_size(void);
 uint64_t cache_readahead_budget(void);
 
 /* Copy [offset, offset+len) (within the object) into buf, fetching what is missing
- * (buf NULL: only fetch).  Returns len, or -1 with errno (EIO, ESTALE...), never a
- * partial count. */
+ * (buf NULL: only fetch).  sequential: the read continues a sequential stream (its
+ * readahead's chunks are then used once).  Returns len, or -1 with errno (EIO,
+ * ESTALE...), never a partial count. */
 ssize_t cache_read(struct cache_source *src, void *buf, size_t len, int64_t offset,
-                   uint64_t deadline_ms);
+                   bool sequential, uint64_t deadline_ms);
 
 /* Readahead: fetch the missing chunks of [offset, offset+len) without waiting for
  * memory or connections.  Returns the number of bytes it fetched. */

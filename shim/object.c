@@ -358,12 +358,13 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
      * request instead of one per segment; the copies below then find it cached (if the
      * range is no larger than a quarter of the cache, so that it stays there). */
     if (cnt > 1 && total <= config.cache_size / 4 &&
-        cache_read(&o->src, NULL, total, offset, deadline) < 0)
+        cache_read(&o->src, NULL, total, offset, d.sequential, deadline) < 0)
         goto fail;
     size_t done = 0;
     for (int i = 0; i < cnt && done < total; i++) {
         size_t n = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
-        if (n && cache_read(&o->src, iov[i].iov_base, n, offset + (int64_t)done, deadline) < 0)
+        if (n && cache_read(&o->src, iov[i].iov_base, n, offset + (int64_t)done, d.sequential,
+                            deadline) < 0)
             goto fail;
         done += n;
     }

@@ -79,6 +79,7 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
                 uint64_t now_ms, struct ra_decision *out)
 {
     out->len = 0;
+    out->sequential = false;
     ra->tick++;
     struct ra_stream *s = NULL, *oldest = &ra->s[0];
     for (int i = 0; i < RA_STREAMS; i++) {
@@ -96,6 +97,7 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
     s->last_use = ra->tick;
     s->last_ms = now_ms;
     s->hits++;
+    out->sequential = s->hits >= HITS_TO_CONFIRM;
     s->next = max64(s->next, offset + len);
     s->ra_end = max64(s->ra_end, s->next);
     if (lim->max_window <= 0 || s->hits < HITS_TO_CONFIRM)

@@ -25,6 +25,7 @@ struct ra_state {
 };
 
 struct ra_decision {
+    bool sequential;     /* the read continued a confirmed stream */
     int64_t offset, len; /* len 0: nothing to prefetch */
     int64_t part;        /* split into requests of about this size, issued in parallel */
 };

@@ -8,7 +8,12 @@
 #  3. random 4 KiB reads over a 128 MiB object cause no readahead: at most 1%
 #     of the reads lead to a request larger than two chunks, origin bytes
 #     <= 2.5x one chunk per read (64K chunks) and <= 2.5x the bytes read (4K
-#     chunks).
+#     chunks);
+#  4. a sequential scan larger than the cache does not evict the chunks random reads
+#     keep coming back to: after reading 64 MiB through a 32 MiB cache, re-reading 32
+#     the random blocks sends no request; through a 256 MiB cache with 8 MiB of
+#     readahead the scan's RSS grows by less than 48 MiB (readahead's chunks are used
+#     once and their slots reused).
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
 require curl python3
@@ -120,5 +125,48 @@ PY
 read -r n4 b4 m4 < <(origin_since $mark)
 [ "$out" = ok ] && [ "$n4" -eq 1 ] && ok "preadv of 64 x 4K across 5 chunks: right bytes, 1 request" ||
     fail "preadv across chunks" "$out; $n4 requests"
+
+# ---- 4. a sequential scan keeps the random reads' chunks
+mark=$(lines)
+out=$(REMOTEIO_CACHE_SIZE=32M shim "$PY" - "$T/www/big" <<'PY' 2>&1
+import os, random, resource, sys
+local = os.open(sys.argv[1], os.O_RDONLY)
+fd = os.open("/remote/big", os.O_RDONLY)
+hot = [c * 65536 for c in random.Random(7).sample(range(1600, 2048), 32)]  # 100-128 MiB
+def reread():
+    return all(os.pread(fd, 4096, o) == os.pread(local, 4096, o) for o in hot)
+ok = reread() and reread()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+pos = 0
+while pos < 64 << 20:                      # the scan: 0-64 MiB, 1 MiB at a time
+    b = os.pread(fd, 1 << 20, pos)
+    ok = ok and b == os.pread(local, 1 << 20, pos)
+    pos += len(b)
+ok = ok and reread()
+print("ok" if ok else "bad", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+PY
+)
+read -r res growth_kb <<<"$out"
+n_hot=$(tail -n +$((mark + 1)) "$NGINX_LOG" | awk '/"GET / { print $3 }' | tr -d '"' |
+        awk -F'[=-]' '$2 >= 100 * 1048576 && $3 - $2 < 65536 { n++ } END { print n + 0 }')
+[ "$res" = ok ] && ok "random blocks, a 64 MiB scan, the blocks again: right bytes" ||
+    fail "scan and re-read" "$out"
+[ "$n_hot" -le 32 ] && ok "re-reading the blocks after the scan sent no request ($n_hot requests beyond the scan, 32 before it)" ||
+    fail "the scan evicted the random reads' chunks" "$n_hot requests beyond the scan (32 before it)"
+# the same scan through a 256 MiB cache with 8 MiB of readahead: the slots of the chunks
+# read are reused, so the memory touched stays near readahead + 16 MiB, not 96 MiB
+out=$(REMOTEIO_CACHE_SIZE=256M REMOTEIO_READAHEAD=8M shim "$PY" - <<'PY' 2>&1
+import os, resource
+fd = os.open("/remote/big", os.O_RDONLY)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+pos = 0
+while pos < 96 << 20:
+    pos += len(os.pread(fd, 1 << 20, pos))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+PY
+)
+[ "${out:-999999}" -lt $((48 * 1024)) ] 2>/dev/null &&
+    ok "96 MiB scan through a 256 MiB cache: RSS grew by $out KiB (< 48 MiB)" ||
+    fail "RSS growth of a scan" "$out KiB (>= 48 MiB: the scan spread over the cache)"
 
 finish

@@ -4,6 +4,7 @@
  * nothing, and readahead never runs more than a window ahead of the reader.
  * Prints "N passed, N failed". */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -59,6 +60,14 @@ static void test_one_stream(void)
 {
     struct ra_state ra = { 0 };
     struct reader r = { 0 };
+    struct ra_decision d;
+    ra_on_read(&ra, &limits, 0, MiB, 0, &d);
+    bool first = d.sequential;
+    ra_on_read(&ra, &limits, MiB, MiB, 0, &d);
+    bool second = d.sequential;
+    ra_on_read(&ra, &limits, 2 * MiB, MiB, 0, &d);
+    CHECK(!first && !second && d.sequential, "a stream's reads count as sequential from the third");
+    ra = (struct ra_state){ 0 };
     read_seq(&ra, &r, MiB, 1);
     read_seq(&ra, &r, MiB, 2);
     CHECK(r.issues == 0, "two reads in a row start no readahead (%d issues)", r.issues);
@@ -75,7 +84,6 @@ static void test_one_stream(void)
     CHECK(r.largest_part == 8 * MiB, "parts grow to 8 MiB (%" PRId64 ")", r.largest_part);
     CHECK(r.most_parts <= 8, "at most 8 parts issued at once (%" PRId64 ")", r.most_parts);
     int64_t before = r.issued_end;
-    struct ra_decision d;
     ra_on_read(&ra, &limits, r.pos, 0, 600, &d); /* a zero-length probe at the same place */
     CHECK(d.len == 0 && r.issued_end == before, "a reader that does not advance gets nothing more");
 }
@@ -109,7 +117,7 @@ static void test_random(void)
 {
     struct ra_state ra = { 0 };
     uint64_t x = 88172645463325252ull;
-    int prefetches = 0;
+    int prefetches = 0, sequential = 0;
     for (int i = 0; i < 100000; i++) {
         x ^= x << 13;
         x ^= x >> 7;
@@ -119,8 +127,10 @@ static void test_random(void)
         struct ra_decision d;
         ra_on_read(&ra, &limits, off, len, (uint64_t)i, &d);
         prefetches += d.len > 0;
+        sequential += d.sequential;
     }
     CHECK(prefetches == 0, "100000 random reads: %d prefetches", prefetches);
+    CHECK(sequential == 0, "100000 random reads: %d taken as sequential", sequential);
 }
 
 static void test_disabled(void)
