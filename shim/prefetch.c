@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <errno.h>
 
@@ -80,10 +81,19 @@ static void maybe_start_worker(void)
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t t;
-    if (pthread_create(&t, &attr, worker, NULL) == 0)
+    int err = pthread_create(&t, &attr, worker, NULL);
+    if (err == EINVAL) {
+        /* The program's static TLS does not fit in a small stack: take the default. */
+        pthread_attr_destroy(&attr);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        err = pthread_create(&t, &attr, worker, NULL);
+    }
+    if (err == 0)
         n_workers++;
     else
-        log_limited(LOG_WARN, "prefetch-thread", "cannot start a readahead thread");
+        log_limited(LOG_WARN, "prefetch-thread", "cannot start a readahead thread: %s",
+                    strerror(err));
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
 }
