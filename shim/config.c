@@ -28,6 +28,7 @@ void config_defaults(struct config *c)
 {
     memset(c, 0, sizeof *c);
     c->connections = 64;
+    c->stream_requests = 8;
     c->chunk_size = 64 << 10;
     c->cache_size = 256 << 20;
     c->connect_timeout_ms = 5000;
@@ -214,6 +215,11 @@ int config_set(struct config *c, const char *key, const char *value, const char 
             c->connections = (unsigned)v;
             ok = 0;
         }
+    } else if (strcmp(key, "stream_requests") == 0) {
+        if (parse_uint(value, &v) == 0 && v >= 1 && v <= 64) {
+            c->stream_requests = (unsigned)v;
+            ok = 0;
+        }
     } else if (strcmp(key, "chunk_size") == 0) {
         /* A power of two between 4 KiB and 16 MiB, so chunk arithmetic is shifts. */
         if (parse_size(value, &v) == 0 && v >= 4096 && v <= (16 << 20) && (v & (v - 1)) == 0) {
@@ -395,7 +401,7 @@ static char *read_small_file(const char *path)
 
 void config_load(void)
 {
-    static const char *const knobs[] = { "connections", "chunk_size", "cache_size",
+    static const char *const knobs[] = { "connections", "stream_requests", "chunk_size", "cache_size",
                                          "connect_timeout", "timeout", "deadline",
                                          "readahead", "retries", "log", "log_file",
                                          "stats", "insecure", "direct", "allow_unversioned" };

@@ -34,6 +34,7 @@ struct config {
     struct mapping *maps;
     size_t nmaps;
     unsigned connections;        /* most requests in flight per process */
+    unsigned stream_requests;    /* readahead requests in flight per stream */
     uint64_t chunk_size;         /* cache unit and smallest fetch */
     uint64_t cache_size;         /* memory cache, hard limit including in-flight buffers */
     uint64_t connect_timeout_ms;

@@ -325,7 +325,8 @@ static struct ra_limits readahead_limits(const struct object *o)
     return (struct ra_limits){ .size = o->meta.size,
                                .max_window = ra < budget ? ra : budget,
                                .budget = budget,
-                               .chunk = (int64_t)cache_chunk_size() };
+                               .chunk = (int64_t)cache_chunk_size(),
+                               .requests = (int)config.stream_requests };
 }
 
 ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_t offset)

@@ -36,6 +36,7 @@ struct ra_limits {
     int64_t max_window; /* one stream's largest window (REMOTEIO_READAHEAD; 0: none) */
     int64_t budget;     /* all of the object's active windows together */
     int64_t chunk;      /* the cache's chunk size: no part is smaller */
+    int requests;       /* parts one stream keeps in flight (REMOTEIO_STREAM_REQUESTS) */
 };
 
 /* A read of [offset, offset+len) at now_ms: updates the streams and says what to

@@ -238,16 +238,21 @@ bench_seq() {
                 $( [ "$(le "$over" 1.1)" = 1 ] && [ "$(ge "$avg" 1)" = 1 ] && echo 1 || echo 0)
         fi
     done
-    # diagnostic: the same read with a larger readahead window (and cache)
+    # diagnostics: the same read with more requests per stream, and with a larger window
     if [ $p = s3 ]; then
-        st=$T/stats.seq.$p.ra256
-        mark $p; t0=$(now)
-        REMOTEIO_READAHEAD=256M REMOTEIO_CACHE_SIZE=512M shim_run $p "$st" dd if=/remote/$f of=/dev/null bs=1M 2>/dev/null
-        t1=$(now); origin $p
-        local mbs; mbs=$(calc "$size / ($t1 - $t0) / $MIB" 0)
-        row "seq ${sz_mib}M dd bs=1M, READAHEAD=256M CACHE_SIZE=512M (diagnostic)" $p "$mbs MB/s" \
-            "curl $curl_mbs MB/s; aria2c -x8 $aria_mbs MB/s" "$(calc "$mbs / $curl_mbs") x curl; $(calc "$mbs / $aria_mbs") x aria2c" \
-            "$O_REQ (avg ${O_AVG} MiB)" "$(calc "$O_BYTES / $size" 2)" "$(stats_sum "$st")"
+        local diag env mbs
+        for diag in "REMOTEIO_STREAM_REQUESTS=32" "REMOTEIO_READAHEAD=256M REMOTEIO_CACHE_SIZE=512M"; do
+            st=$T/stats.seq.$p.diag
+            mark $p; t0=$(now)
+            env $diag REMOTEIO_MAP="/remote/=$(url "$p" "")" REMOTEIO_STATS="$st" LD_PRELOAD="$LIB" \
+                timeout -k 5 ${BENCH_CMD_TIMEOUT:-300} dd if=/remote/$f of=/dev/null bs=1M 2>/dev/null
+            t1=$(now); origin $p
+            mbs=$(calc "$size / ($t1 - $t0) / $MIB" 0)
+            row "seq ${sz_mib}M dd bs=1M, ${diag//REMOTEIO_/} (diagnostic)" $p "$mbs MB/s" \
+                "curl $curl_mbs MB/s; aria2c -x8 $aria_mbs MB/s" "$(calc "$mbs / $curl_mbs") x curl; $(calc "$mbs / $aria_mbs") x aria2c" \
+                "$O_REQ (avg ${O_AVG} MiB)" "$(calc "$O_BYTES / $size" 2)" "$(stats_sum "$st")"
+            rm -f "$st"
+        done
     fi
 }
 
