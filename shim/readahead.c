@@ -15,7 +15,9 @@
  * stream, so random reads cause no readahead.
  *
  * Windows are per stream.  A window opens at 4 x the read size (at least 256 KiB) and
- * doubles each time readahead is issued, up to REMOTEIO_READAHEAD (64 MiB).  The
+ * doubles each time the reader has consumed a whole window since it last grew, up to
+ * REMOTEIO_READAHEAD (64 MiB): what readahead fetches past the end of a stream is
+ * never more than the stream has read.  The
  * object's active streams (read in the last second) share a budget of three quarters
  * of the cache (the cache spares unread readahead within that budget, see cache.h):
  * with the default 256 MiB cache one or two streams get 64 MiB each and four get
@@ -104,9 +106,14 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
     s->ra_end = max64(s->ra_end, s->next);
     if (lim->max_window <= 0 || s->hits < HITS_TO_CONFIRM)
         return;
-    if (s->window == 0)
+    if (s->window == 0) {
         s->window = max64(4 * len, WINDOW_MIN);
-    int active = 0;
+        s->grown_at = s->next;
+    } else if (s->next - s->grown_at >= s->window) {
+        s->window *= 2; /* the reader consumed a whole window since it last grew */
+        s->grown_at = s->next;
+    }
+    int active = 0; /* this stream among them */
     for (int i = 0; i < RA_STREAMS; i++)
         active += is_active(&ra->s[i], now_ms);
     int64_t limit = max64(min64(lim->max_window, lim->budget / active), WINDOW_MIN);
@@ -125,5 +132,4 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
     out->len = want;
     out->part = part;
     s->ra_end += want;
-    s->window = min64(s->window * 2, limit);
 }

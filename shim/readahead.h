@@ -14,6 +14,7 @@ struct ra_stream {
     int64_t next;      /* where the stream's next read is expected */
     int64_t ra_end;    /* readahead has been issued up to here */
     int64_t window;    /* current window; 0 until the stream is confirmed */
+    int64_t grown_at;  /* next when the window last grew */
     uint64_t last_use; /* LRU tick */
     uint64_t last_ms;  /* when it was last read (CLOCK_MONOTONIC ms) */
     unsigned hits;     /* reads that continued the stream */

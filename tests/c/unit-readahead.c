@@ -88,6 +88,21 @@ static void test_one_stream(void)
     CHECK(d.len == 0 && r.issued_end == before, "a reader that does not advance gets nothing more");
 }
 
+/* Short streams (a file of a few MiB read in 128 KiB requests, as a guest does):
+ * readahead past the point where the stream stops stays within what it read. */
+static void test_short_streams(void)
+{
+    for (int64_t mib = 1; mib <= 32; mib *= 2) {
+        struct ra_state ra = { 0 };
+        struct reader r = { .pos = 3 * GiB, .issued_end = 3 * GiB };
+        for (int64_t done = 0; done < mib * MiB; done += 128 << 10)
+            read_seq(&ra, &r, 128 << 10, (uint64_t)done);
+        int64_t over = r.issued_end - r.pos;
+        CHECK(over <= mib * MiB, "a %" PRId64 " MiB stream: %" PRId64 " KiB fetched past its end",
+              mib, over >> 10);
+    }
+}
+
 static void test_four_streams(void)
 {
     struct ra_state ra = { 0 };
@@ -176,6 +191,7 @@ static void test_end_of_object(void)
 int main(void)
 {
     test_one_stream();
+    test_short_streams();
     test_four_streams();
     test_random();
     test_disabled();
