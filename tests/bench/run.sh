@@ -445,11 +445,12 @@ bench_rss() {
 
 # ---------------------------------------------------------------- local
 bench_local() {
-    # Short runs alternating without / with the preload.  The figure is the CPU
-    # time (user + system) per call, the best of each side: the least disturbed
-    # by the other users of the machine.  Wall clock and the median of the
-    # per-pair ratios are shown too.
-    local prog=$T/pread_loop f=$SHM/local i mode n pairs=15 out
+    # Short runs alternating without / with the preload.  The figures are the CPU
+    # time (user + system) per call, the best of each side, and the median of the
+    # per-pair ratios: each pair runs back to back, so both of its sides see the
+    # same machine.  The target is judged on that median, which one lucky or
+    # unlucky run cannot move (the best of each side can be).
+    local prog=$T/pread_loop f=$SHM/local i mode n pairs=21 out
     cc -O2 -D_GNU_SOURCE -o "$prog" "$HERE/pread_loop.c" || { log "pread_loop does not build"; return; }
     head -c $((64 * MIB)) /dev/urandom > "$f"
     [ $HAVE_SHIM = 1 ] || return
@@ -471,8 +472,8 @@ bench_local() {
         row "local tmpfs $mode loop ($pairs alternating pairs)" - "$b_cpu ns CPU/op ($b_wall ns wall)" \
             "without preload: $a_cpu ns CPU/op ($a_wall ns wall)" \
             "$(calc "$b_cpu / $a_cpu" 3) x CPU; $(calc "$b_wall / $a_wall" 3) x wall; median pair ratio (CPU) $med" "" "" ""
-        [ $mode = pread ] && target "non-virtual pread loop within 2% (best CPU time per call)" \
-            "$(calc "($b_cpu / $a_cpu - 1) * 100" 1)% ($a_cpu -> $b_cpu ns; wall $(calc "($b_wall / $a_wall - 1) * 100" 1)%)" $(le "$b_cpu" "1.02 * $a_cpu")
+        [ $mode = pread ] && target "non-virtual pread loop within 2% (median of $pairs pair ratios, CPU time per call)" \
+            "$(calc "($med - 1) * 100" 1)% (best of each side: $a_cpu -> $b_cpu ns, $(calc "($b_cpu / $a_cpu - 1) * 100" 1)%)" $(le "$med" 1.02)
     done
 }
 
