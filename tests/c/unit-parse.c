@@ -12,20 +12,7 @@
 #include "log.h"
 #include "parse.h"
 #include "path.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                               \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
-            printf(__VA_ARGS__);                                                       \
-            printf("\n");                                                              \
-        }                                                                              \
-    } while (0)
+#include "unit.h"
 
 static void test_sizes(void)
 {

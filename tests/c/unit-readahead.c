@@ -9,20 +9,7 @@
 #include <stdlib.h>
 
 #include "readahead.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                               \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            passed++;                                                                  \
-        } else {                                                                       \
-            failed++;                                                                  \
-            printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
-            printf(__VA_ARGS__);                                                       \
-            printf("\n");                                                              \
-        }                                                                              \
-    } while (0)
+#include "unit.h"
 
 #define MiB ((int64_t)1 << 20)
 #define GiB ((int64_t)1 << 30)
