@@ -389,7 +389,7 @@ static int read_step(struct cache_source *src, char *buf, int64_t offset, size_t
             else if (!sequential)
                 c[i]->once = false;      /* read again, not by a stream: keep it */
         }
-        if (result == 0 && c[i]->prefetched) {
+        if (result == 0 && buf && c[i]->prefetched) { /* a fetch-only pass reads nothing */
             c[i]->prefetched = false;
             STAT_ADD(src->stats, readahead_used, c[i]->len);
         }

@@ -110,8 +110,8 @@ static bool open_virtual(int dirfd, const char *path, int flags, int *fd)
  * glibc's internal dup2 in daemon()), and the slot must not serve it any more. */
 static int fresh(int fd)
 {
-    if (__builtin_expect(fd_is_plain(fd), 1) || fd_is_internal(fd))
-        return fd;
+    if (__builtin_expect(fd_is_plain(fd), 1) || fd_is_internal(fd) || !shim_owns_state())
+        return fd; /* a vfork child's descriptors are not the table's */
     struct vfile *stale = fdtable_clear(fd);
     if (stale)
         vfile_unref(stale);

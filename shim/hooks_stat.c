@@ -224,11 +224,13 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct s
 #pragma GCC diagnostic ignored "-Wnonnull-compare"
     bool null_path = path == NULL;
 #pragma GCC diagnostic pop
-    if (null_path)
+    bool on_fd = (null_path || path[0] == '\0') && (flags & AT_EMPTY_PATH) &&
+                 !fd_is_plain(dirfd) && !fd_is_internal(dirfd);
+    if (null_path && !on_fd)
         return REAL(statx) ? real.statx(dirfd, path, flags, mask, stx)
                            : (int)syscall(SYS_statx, dirfd, path, flags, mask, stx);
-    bool on_fd = path[0] == '\0' && (flags & AT_EMPTY_PATH) && !fd_is_plain(dirfd) &&
-                 !fd_is_internal(dirfd);
+    if (null_path)
+        path = ""; /* the virtual file behind dirfd, as with "" */
     bool virtual = on_fd || vpath_match(dirfd, path, &vp, &err);
     bool prefix_dir = false;
     if (!virtual) {

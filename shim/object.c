@@ -315,8 +315,6 @@ void object_unref(struct object *obj)
     pthread_mutex_unlock(&registry_lock);
 }
 
-/* A stream's window never exceeds a quarter of the cache: prefetched data must stay long
- * enough to be read, whatever REMOTEIO_READAHEAD says. */
 /* Readahead windows may fill three quarters of the cache (cache_readahead_budget). */
 static struct ra_limits readahead_limits(const struct object *o)
 {

@@ -122,7 +122,7 @@ void prefetch_stop(uint64_t wait_ms)
     uint64_t deadline = now_ms() + wait_ms;
     struct timespec ts = deadline_timespec(deadline);
     pthread_mutex_lock(&queue_lock);
-    stopping = true;
+    __atomic_store_n(&stopping, true, __ATOMIC_RELAXED);
     q_len = 0; /* nobody will read them: the references go with the process */
     while (n_idle < n_workers && now_ms() < deadline)
         if (pthread_cond_timedwait(&idle_cond, &queue_lock, &ts) == ETIMEDOUT)
