@@ -84,7 +84,7 @@ bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err)
     /* The common case first: an absolute path already in normal form that no mapping
      * covers is decided without copying it. */
     size_t len = strlen(path);
-    if ((len == 1 || path[len - 1] != '/') && path_is_normal(path) &&
+    if (len > 0 && path[len - 1] != '/' && path_is_normal(path) &&
         !config_match(&config, path, NULL))
         return false;
     int saved = errno;
