@@ -42,6 +42,14 @@
  * times as much as 8 on the benchmark's s3 profile.)  The reader never has more than one
  * window ahead of it: when it stops, readahead stops; when it seeks away, its stream
  * ages out of the LRU.
+ *
+ * Readahead also stops where another stream began ahead of this one, once that stream
+ * has read at least this one's window.  Programs that split a file among readers (fio
+ * jobs, a parallel copy) end each reader's part where the next reader started, and what
+ * that reader has read was evicted as used once: four readers of a quarter of 1 GiB
+ * each fetched 122 MiB of it a second time.  A stream that does read on past that
+ * point costs one round trip there and gets its readahead back; a short stream ahead
+ * (a guest reading a small file) stops nothing.
  */
 #include <stddef.h>
 
@@ -96,7 +104,7 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
             oldest = c;
     }
     if (!s) {
-        *oldest = (struct ra_stream){ .next = offset + len, .ra_end = offset + len,
+        *oldest = (struct ra_stream){ .start = offset, .next = offset + len, .ra_end = offset + len,
                                       .last_use = ra->tick, .last_ms = now_ms };
         return;
     }
@@ -124,11 +132,18 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
     int64_t part = min64(max64(s->window / requests, min64(PART_MIN, s->window)), PART_MAX);
     if (part < lim->chunk)
         part = lim->chunk;
-    int64_t end = min64(s->next + s->window, lim->size);
+    int64_t stop = lim->size;
+    for (int i = 0; i < RA_STREAMS; i++) {
+        const struct ra_stream *t = &ra->s[i];
+        if (t != s && t->window > 0 && t->start >= s->next && t->start < stop &&
+            t->next - t->start >= s->window)
+            stop = t->start; /* another stream has read from there on */
+    }
+    int64_t end = min64(s->next + s->window, stop);
     int64_t want = end - s->ra_end;
-    if (want <= 0 || (want < part && end < lim->size))
+    if (want <= 0 || (want < part && end < stop))
         return; /* less than a part is free: wait for the reader */
-    if (end < lim->size)
+    if (end < stop)
         want -= want % part;
     out->offset = s->ra_end;
     out->len = want;

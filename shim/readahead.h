@@ -11,6 +11,7 @@
 #define RA_STREAMS 8
 
 struct ra_stream {
+    int64_t start;     /* where the stream's first read began */
     int64_t next;      /* where the stream's next read is expected */
     int64_t ra_end;    /* readahead has been issued up to here */
     int64_t window;    /* current window; 0 until the stream is confirmed */

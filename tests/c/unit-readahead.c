@@ -1,7 +1,8 @@
 /* unit-readahead.c: the readahead policy (shim/readahead.c) driven by synthetic reads:
  * streams are confirmed on the third read, windows grow to their limit and share the
  * object's budget, a stream keeps at most 8 requests in flight, random reads prefetch
- * nothing, and readahead never runs more than a window ahead of the reader.
+ * nothing, readahead never runs more than a window ahead of the reader, and it stops
+ * where another reader began.
  * Prints "N passed, N failed". */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -115,6 +116,56 @@ static void test_four_streams(void)
           "idle streams give their share back (%" PRId64 " MiB ahead)", ahead / MiB);
 }
 
+/* Four readers each reading a quarter (fio's jobs): readahead stops where the next
+ * reader began, and comes back for a reader that goes on past that point. */
+static void test_partitioned_streams(void)
+{
+    const int64_t quarter = 256 * MiB;
+    struct ra_state ra = { 0 };
+    struct reader r[4];
+    for (int k = 0; k < 4; k++)
+        r[k] = (struct reader){ .pos = k * quarter, .issued_end = k * quarter };
+    uint64_t now = 1;
+    for (int i = 0; i < 192; i++, now++) /* the later readers are ahead: they started first */
+        for (int k = 1; k < 4; k++)
+            read_seq(&ra, &r[k], MiB, now);
+    for (int i = 0; i < 256; i++, now++)
+        for (int k = 0; k < 4; k++)
+            if (r[k].pos < (k + 1) * quarter)
+                read_seq(&ra, &r[k], MiB, now);
+    bool within = true;
+    for (int k = 0; k < 3; k++) {
+        CHECK(r[k].issued_end <= (k + 1) * quarter,
+              "reader %d: readahead stops where reader %d began (issued to %" PRId64 " MiB)", k,
+              k + 1, r[k].issued_end / MiB);
+        within = within && r[k].issued_end == (k + 1) * quarter;
+    }
+    CHECK(within, "readahead reaches the end of each part, tail included");
+    for (int i = 0; i < 40; i++, now++)
+        read_seq(&ra, &r[0], MiB, now);
+    CHECK(r[0].issued_end > r[0].pos + 16 * MiB,
+          "a reader that goes on past that point gets readahead again (%" PRId64 " MiB ahead)",
+          (r[0].issued_end - r[0].pos) / MiB);
+    /* Reader 3 finished long before reader 2 gets there: still no second fetch. */
+    struct ra_state late = { 0 };
+    struct reader c = { 0 }, e = { .pos = 128 * MiB, .issued_end = 128 * MiB };
+    for (int i = 0; i < 128; i++)
+        read_seq(&late, &e, MiB, 1);
+    for (int i = 0; i < 128; i++)
+        read_seq(&late, &c, MiB, 10000 + (uint64_t)i);
+    CHECK(c.issued_end == 128 * MiB, "a reader that finished long ago still bounds readahead "
+          "(issued to %" PRId64 " MiB)", c.issued_end / MiB);
+    /* A short stream ahead (a few small reads) stops nothing. */
+    struct ra_state small = { 0 };
+    struct reader a = { 0 }, b = { .pos = 40 * MiB, .issued_end = 40 * MiB };
+    for (int i = 0; i < 4; i++)
+        read_seq(&small, &b, 128 << 10, 1);
+    for (int i = 0; i < 36; i++)
+        read_seq(&small, &a, MiB, 2 + (uint64_t)i);
+    CHECK(a.issued_end > 40 * MiB, "a short stream ahead does not stop a long one's readahead "
+          "(issued to %" PRId64 " MiB)", a.issued_end / MiB);
+}
+
 static void test_random(void)
 {
     struct ra_state ra = { 0 };
@@ -180,6 +231,7 @@ int main(void)
     test_one_stream();
     test_short_streams();
     test_four_streams();
+    test_partitioned_streams();
     test_random();
     test_disabled();
     test_end_of_object();
