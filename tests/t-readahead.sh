@@ -13,7 +13,10 @@
 #     keep coming back to: after reading 64 MiB through a 32 MiB cache, re-reading 32
 #     the random blocks sends no request; through a 256 MiB cache with 8 MiB of
 #     readahead the scan's RSS grows by less than 48 MiB (readahead's chunks are used
-#     once and their slots reused).
+#     once and their slots reused);
+#  5. four threads each reading a quarter of the object (fio's jobs, a parallel copy)
+#     fetch it once: a stream's readahead stops where the next reader began, instead
+#     of fetching again what that reader has read (<= 1.05x the object).
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
 require curl python3
@@ -171,6 +174,37 @@ PY
 [ "${out:-999999}" -lt $((48 * 1024)) ] 2>/dev/null &&
     ok "96 MiB scan through a 256 MiB cache: RSS grew by $out KiB (< 48 MiB)" ||
     fail "RSS growth of a scan" "$out KiB (>= 48 MiB: the scan spread over the cache)"
+fi
+
+# ---- 5. readers that split the object among themselves fetch it once
+mark=$(lines)
+out=$(REMOTEIO_CACHE_SIZE=64M REMOTEIO_READAHEAD=16M shim "$PY" - "$T/www/big" <<'PY' 2>"$T/quarters.err"
+import hashlib, os, sys, threading
+size = 128 << 20
+quarter = size // 4
+fd = os.open("/remote/big", os.O_RDONLY)
+digests = [None] * 4
+def read_quarter(k):
+    h = hashlib.sha256()
+    for pos in range(k * quarter, (k + 1) * quarter, 1 << 20):
+        h.update(os.pread(fd, 1 << 20, pos))
+    digests[k] = h.hexdigest()
+threads = [threading.Thread(target=read_quarter, args=(k,)) for k in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+with open(sys.argv[1], "rb") as f:
+    local = [hashlib.sha256(f.read(quarter)).hexdigest() for _ in range(4)]
+print("ok" if digests == local else "MISMATCH")
+PY
+)
+sleep 0.3
+read -r n b m < <(origin_since $mark)
+[ "$out" = ok ] && ok "four readers of a quarter each: right bytes" ||
+    fail "four readers of a quarter each" "$out $(head -3 "$T/quarters.err")"
+if [ "$b" -le $((128 * MIB * 105 / 100)) ]; then
+    ok "four readers of a quarter each: origin sent $b bytes for 128 MiB ($n requests)"
+else
+    fail "partitioned readers fetched twice" "origin sent $b bytes for 128 MiB (> 1.05x)"
 fi
 
 finish
