@@ -401,8 +401,8 @@ static char *read_small_file(const char *path)
 
 void config_load(void)
 {
-    static const char *const knobs[] = { "connections", "stream_requests", "chunk_size", "cache_size",
-                                         "connect_timeout", "timeout", "deadline",
+    static const char *const knobs[] = { "connections", "stream_requests", "chunk_size",
+                                         "cache_size", "connect_timeout", "timeout", "deadline",
                                          "readahead", "retries", "log", "log_file",
                                          "stats", "insecure", "direct", "allow_unversioned" };
     config_defaults(&config);

@@ -346,17 +346,17 @@ bench_rand() {
 # parallel_curl PROFILE FILE BYTES N: MB/s of N curl processes each downloading one
 # Nth of the first BYTES of FILE at once, to /dev/null: what the machine and the origin
 # give N connections when the client does nothing but receive.  Four streams keep as
-# many requests in flight as this N.
+# many requests in flight as this N.  Prints 0 when a download failed.
 parallel_curl() {
-    local p=$1 f=$2 bytes=$3 n=$4 i t0 t1 part pids=()
-    part=$((bytes / n)); mark $p; t0=$(now)
+    local p=$1 f=$2 bytes=$3 n=$4 i t0 t1 part pid failed=0 pids=()
+    part=$((bytes / n)); t0=$(now)
     for ((i = 0; i < n; i++)); do
-        curl -s -o /dev/null -r $((i * part))-$(((i + 1) * part - 1)) "$(url $p $f)" &
+        curl -sf -o /dev/null -r $((i * part))-$(((i + 1) * part - 1)) "$(url $p $f)" &
         pids+=($!)
     done
-    wait "${pids[@]}"
-    t1=$(now); origin $p
-    calc "$bytes / ($t1 - $t0) / $MIB" 0
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+    t1=$(now)
+    [ $failed = 0 ] && calc "$bytes / ($t1 - $t0) / $MIB" 0 || echo 0
 }
 
 bench_streams() {
@@ -395,7 +395,7 @@ bench_streams() {
         "$req1 (avg $avg1 MiB)" "$(calc "$bytes1 / ($iob1 > 0 ? $iob1 : 1)")" "$(stats_sum "$st1")"
     row "streams: 4 x $((q / MIB))M" $p "$four MB/s (runs: $(IFS=,; echo "${fours[*]}"))" \
         "1 stream $one MB/s; curl $curl_mbs MB/s; $((4 * STREAM_REQUESTS)) parallel curls $ceil MB/s (runs: $(IFS=,; echo "${ceils[*]}"))" \
-        "$(calc "$four / ($one > 0 ? $one : 1)") x 1 stream; $(calc "$four / $curl_mbs") x curl; $(calc "$four / $ceil") x parallel curls" \
+        "$(calc "$four / ($one > 0 ? $one : 1)") x 1 stream; $(calc "$four / $curl_mbs") x curl; $(calc "$four / ($ceil > 0 ? $ceil : 1)") x parallel curls" \
         "$O_REQ (avg $O_AVG MiB)" "$(calc "$O_BYTES / ($iob > 0 ? $iob : 1)")" "$(stats_sum "$st4")"
     if [ $p = s3 ]; then
         # diagnostic: a cache large enough for four full REMOTEIO_READAHEAD windows
