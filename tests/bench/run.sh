@@ -241,7 +241,7 @@ bench_seq() {
     done
     # diagnostics: the same read with more requests per stream, and with a larger window
     if [ $p = s3 ]; then
-        local diag env mbs
+        local diag mbs
         for diag in "REMOTEIO_STREAM_REQUESTS=32" "REMOTEIO_READAHEAD=256M REMOTEIO_CACHE_SIZE=512M"; do
             st=$T/stats.seq.$p.diag
             mark $p; t0=$(now)
