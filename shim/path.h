@@ -1,6 +1,8 @@
 /* path.h: lexical path handling for matching paths against mappings, and building the
  * URL of a file under a prefix mapping.  No symlinks are followed: the virtual tree does
- * not exist on disk, and "/remote/../etc/passwd" is "/etc/passwd", never remote. */
+ * not exist on disk, and "/remote/../etc/passwd" is "/etc/passwd", never remote.  A path
+ * that is not virtual goes to the kernel as written, which resolves it as it would
+ * without the shim (ENOENT when /remote is not a directory on disk). */
 #ifndef REMOTEIO_PATH_H
 #define REMOTEIO_PATH_H
 

@@ -82,8 +82,16 @@ reads "'/./' in the path" /./remote/./x "$W/d1/x"
 reads "'..' inside the mapping" /remote/sub/../x "$W/d1/x"
 reads "'..' through a missing directory" /remote/nothere/../sub/z "$W/d1/sub/z"
 reads "trailing '/.' elements" /remote/sub/./z "$W/d1/sub/z"
+# A path that leaves the mapping is not virtual and goes to the kernel as it is:
+# it reads the local file when the directories it names exist on disk, and
+# fails as it would without the shim when they do not (here /remote may not).
 host=/etc/hostname; [ -r $host ] || host=/etc/os-release
-reads "/remote/..$host reads the local file" "/remote/..$host" "$host"
+want=$(cat "/remote/..$host" 2>&1); got=$(s cat "/remote/..$host" 2>&1; cat "$T/err")
+[ "$got" = "$want" ] && ok "/remote/..$host: as without the shim" ||
+    fail "/remote/..$host: as without the shim" "got '$got', want '$want'"
+mkdir -p "$T/mnt"; printf 'local, beside the mapping\n' > "$T/beside"
+REMOTEIO_MAP="$T/mnt/=$ORIGIN/d1/" reads "a mapped directory that exists on disk: '..' leaves it" "$T/mnt/../beside" "$T/beside"
+REMOTEIO_MAP="$T/mnt/=$ORIGIN/d1/" reads "a mapped directory that exists on disk: its files stay remote" "$T/mnt/x" "$W/d1/x"
 reads "/remote/../remote/x stays remote" /remote/../remote/x "$W/d1/x"
 if ! grep -q 'etc/hostname' "$NGINX_LOG"; then
     ok "no request for the escaped path reached the origin"
