@@ -41,17 +41,9 @@ export REMOTEIO_LOG=${REMOTEIO_LOG:-warn}
 
 # boot NAME DRIVE-ARGS...: boot once, record ok/fail and the time.
 declare -A SECS
-# A kernel that panics before its init runs never touched the disk: that boot
-# is tried once more, and the first console is kept in the log.
 boot() {
     local name=$1; shift
-    if ! vm_boot "$T/$name.serial" "$@" &&
-       ! grep -aq 'remoteio-guest' "$T/$name.serial" && grep -aq 'Kernel panic' "$T/$name.serial"; then
-        echo "#   $name: the kernel panicked before its init ran ($(grep -a 'Kernel panic' "$T/$name.serial" | head -1 | tr -d '\r' | cut -c1-120)); booting again"
-        mv "$T/$name.serial" "$T/$name.serial.first"
-        vm_boot "$T/$name.serial" "$@"
-    fi
-    if [ "${VM_VERDICT%% *}" = PASS ]; then
+    if vm_boot "$T/$name.serial" "$@"; then
         ok "boot $name: $VM_VERDICT (${VM_SECS}s)"
     else
         fail "boot $name" "verdict: $VM_VERDICT; console: $(grep -a 'remoteio-guest\|Kernel panic\|error' "$T/$name.serial" | tail -3 | tr '\r\n' '  ') qemu: $(tail -c 400 "$T/$name.serial.stderr")"

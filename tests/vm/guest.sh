@@ -11,6 +11,8 @@
 #                          a hard timeout (VM_TIMEOUT, default 300 s), writes
 #                          the serial console to LOG, sets VM_SECS (wall time)
 #                          and VM_VERDICT; returns 0 when the guest says PASS.
+#                          A boot whose kernel panics before the guest's init
+#                          runs is tried once more.
 #
 # VM_ACCEL=kvm|tcg forces the accelerator; otherwise KVM is used only when a
 # short probe boot shows the kernel actually running under it.
@@ -96,6 +98,18 @@ vm_prepare() {
 vm_make_disk() { "$VM_HERE/make-disk.sh" "$@" >/dev/null; }
 
 vm_boot() {
+    _vm_boot_once "$@" && return 0
+    # A kernel that panicked before the guest's init ran never touched the disk:
+    # that boot is tried once more, and its console kept as LOG.first.
+    if grep -aq 'remoteio-guest' "$1" || ! grep -aq 'Kernel panic' "$1"; then
+        return 1
+    fi
+    echo "#   the guest kernel panicked before its init ran ($(grep -a 'Kernel panic' "$1" | head -1 | tr -d '\r' | cut -c1-120)); booting again"
+    mv "$1" "$1.first"
+    _vm_boot_once "$@"
+}
+
+_vm_boot_once() {
     local log=$1; shift
     local t0 t1 rc
     : > "$log"
