@@ -28,9 +28,12 @@
 #
 # --etag weak sends W/"..." (which never satisfies If-Match: strong comparison);
 # --etag none sends no ETag, leaving Last-Modified as the only validator.
+# --gzip-ranges compresses every 206 body on the fly (Content-Encoding: gzip, the
+# Content-Range asked for, the compressed length), whatever Accept-Encoding says.
 
 import argparse
 import email.utils
+import gzip
 import json
 import os
 import random
@@ -505,6 +508,14 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
+        if o.gzip_ranges and fault is None:
+            body = gzip.compress(os.pread(fd, length, start))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            st.status(206)
+            self.write(body)
+            return 206, len(body), fault
         self.send_header("Content-Length", str(length))
         self.end_headers()
         st.status(206)
@@ -542,6 +553,8 @@ def main():
     ap.add_argument("--delay-ms", type=float, default=0.0)
     ap.add_argument("--etag", choices=("strong", "weak", "none"), default="strong",
                     help="send a strong ETag, a weak one (W/...), or none")
+    ap.add_argument("--gzip-ranges", action="store_true",
+                    help="compress every range's body on the fly")
     ap.add_argument("--log")
     opts = ap.parse_args()
     opts.faults = [f.strip() for f in opts.faults.split(",") if f.strip()]
