@@ -7,10 +7,12 @@
  * libcurl still resolves the name, connects (with its timeouts), negotiates TLS and
  * verifies the certificate, and encrypts and decrypts; the shim speaks HTTP/1.1 on top,
  * one request at a time per connection, and keeps the connection for the next request
- * when the response ended cleanly.  A response is used only when it passes the checks of
- * http_response.c and its body is plain bytes; anything else (another status, a chunked
- * or encoded body, a body cut short, a stall) fails the attempt exactly as a libcurl
- * transfer would, and the connection is closed.  A kept connection that the server has
+ * when the response ended cleanly.  The request is http_request.c's, written whole (the
+ * credentials of a URL with user:password go as its Basic Authorization header, as
+ * libcurl sends them).  A response is used only when it passes the checks of
+ * http_response.c and its body is not chunked; anything else (another status, a chunked
+ * body, a body cut short, a stall) fails the attempt exactly as a libcurl transfer
+ * would, and the connection is closed.  A kept connection that the server has
  * closed in the meantime is replaced at once, without counting as a failed attempt.
  */
 #include "libcurl.h"
@@ -24,36 +26,13 @@
 #include "clock.h"
 #include "config.h"
 #include "http_direct.h"
+#include "http_request.h"
+#include "lifecycle.h"
 #include "pool.h"
-#include "prefetch.h"
 
 #define HEADER_MAX (32 << 10)
 #define POLL_SLICE_MS 50   /* how often a wait looks at the clock and at the exit flag */
 #define RECV_BUFFER (512L << 10) /* libcurl hands over at most this much per receive */
-
-/* url = scheme "://" authority [path] ["?" query] ["#" fragment].  origin gets
- * "scheme://authority", target the path and query.  False for anything else, and for
- * an authority with credentials (libcurl's transfers turn those into headers). */
-static bool split_url(const char *url, char *origin, size_t origin_len, const char **target,
-                      size_t *target_len)
-{
-    const char *sep = strstr(url, "://");
-    if (!sep)
-        return false;
-    size_t slen = (size_t)(sep - url);
-    if (!(slen == 4 && strncasecmp(url, "http", 4) == 0) &&
-        !(slen == 5 && strncasecmp(url, "https", 5) == 0))
-        return false;
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
-    if (alen == 0 || memchr(auth, '@', alen) || slen + 3 + alen >= origin_len)
-        return false;
-    memcpy(origin, url, slen + 3 + alen);
-    origin[slen + 3 + alen] = '\0';
-    *target = auth + alen;
-    *target_len = strcspn(*target, "#");
-    return true;
-}
 
 static bool proxy_in_environment(void)
 {
@@ -69,11 +48,7 @@ static bool proxy_in_environment(void)
 
 bool http_direct_usable(const char *url)
 {
-    char origin[320];
-    const char *target;
-    size_t tlen;
-    return config.direct && !proxy_in_environment() &&
-           split_url(url, origin, sizeof origin, &target, &tlen);
+    return config.direct && !proxy_in_environment() && http_url_usable(url);
 }
 
 /* Waits until fd is ready for events.  0, or 1 with the attempt refused: at the
@@ -82,7 +57,7 @@ static int wait_ready(int fd, short events, struct transfer *tr, uint64_t deadli
 {
     uint64_t timeout = tr->t->opt.timeout_ms;
     for (;;) {
-        if (prefetch_stopping()) {
+        if (shim_exiting()) {
             transfer_refuse(tr, EIO, false, "the process is exiting");
             return 1;
         }
@@ -226,10 +201,6 @@ static int exchange(CURL *h, int fd, struct transfer *tr, const char *req, size_
         transfer_refuse(tr, EIO, false, "206 with a chunked body");
         rc = 1;
     }
-    if (rc == 0 && tr->resp.encoded) {
-        transfer_refuse(tr, EIO, true, "206 with a Content-Encoding that was not asked for");
-        rc = 1;
-    }
     if (rc == 0) {
         tr->checked = true;
         if (!transfer_deliver(tr, hdr + body, len - body))
@@ -257,10 +228,15 @@ static int exchange(CURL *h, int fd, struct transfer *tr, const char *req, size_
 
 static int connect_handle(CURL *h, const char *origin, struct transfer *tr, uint64_t deadline_ms)
 {
-    char url[340];
-    snprintf(url, sizeof url, "%s/", origin);
+    char *url;
+    if (asprintf(&url, "%s/", origin) < 0) {
+        transfer_refuse(tr, EIO, false, "out of memory");
+        return 1;
+    }
+    char errbuf[CURL_ERROR_SIZE] = "";
     uint64_t now = now_ms();
     libcurl.easy_setopt(h, CURLOPT_URL, url);
+    libcurl.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     libcurl.easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
     libcurl.easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     libcurl.easy_setopt(h, CURLOPT_BUFFERSIZE, RECV_BUFFER);
@@ -268,36 +244,31 @@ static int connect_handle(CURL *h, const char *origin, struct transfer *tr, uint
     if (config.connect_timeout_ms > tr->t->opt.timeout_ms)
         libcurl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)tr->t->opt.timeout_ms);
     CURLcode rc = libcurl.easy_perform(h);
+    libcurl.easy_setopt(h, CURLOPT_ERRORBUFFER, NULL); /* the handle outlives errbuf */
+    free(url);
     if (rc != CURLE_OK) {
-        transfer_refuse(tr, EIO, false, "%s", libcurl.easy_strerror(rc));
+        /* A certificate that does not verify will not verify on the next attempt. */
+        bool permanent = curl_failure_is_permanent(rc);
+        transfer_refuse(tr, EIO, permanent, "%s",
+                        permanent && errbuf[0] ? errbuf : libcurl.easy_strerror(rc));
         return 1;
     }
     return 0;
 }
 
-int http_direct_attempt(struct transfer *tr, const char *cond, uint64_t deadline_ms, bool demand)
+int http_direct_attempt(struct transfer *tr, const struct http_request *rq, uint64_t deadline_ms,
+                        bool demand)
 {
     const struct http_target *t = tr->t;
-    char origin[320];
-    const char *target;
-    size_t tlen;
-    if (!split_url(t->url, origin, sizeof origin, &target, &tlen)) {
-        transfer_refuse(tr, EIO, true, "the URL cannot be used");
+    const char *origin = rq->origin;
+    char *req;
+    size_t reqlen;
+    int err = http_request_format(rq, HTTP_USER_AGENT, &req, &reqlen);
+    if (err < 0) {
+        transfer_refuse(tr, EIO, true, "the request cannot be written: %s",
+                        err == -E2BIG ? "its head is over 64 KiB" : strerror(-err));
         return 1;
     }
-    const char *host = strstr(origin, "://") + 3;
-    size_t cap = tlen + strlen(host) + strlen(cond) + 256;
-    char *req = malloc(cap);
-    if (!req) {
-        transfer_refuse(tr, EIO, false, "out of memory");
-        return 1;
-    }
-    int reqlen = snprintf(req, cap,
-                          "GET %s%.*s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " HTTP_USER_AGENT
-                          "\r\nAccept: */*\r\nRange: bytes=%lld-%lld\r\n%s%s\r\n",
-                          tlen == 0 || target[0] == '?' ? "/" : "", (int)tlen, target, host,
-                          (long long)tr->first, (long long)(tr->first + tr->want - 1), cond,
-                          cond[0] ? "\r\n" : "");
 
     int result = 1;
     for (int round = 0; round < 2; round++) {
@@ -324,7 +295,7 @@ int http_direct_attempt(struct transfer *tr, const char *cond, uint64_t deadline
         bool keep, silent;
         STAT_ADD(t->stats, requests, 1);
         stats_inflight_begin(t->stats);
-        result = exchange(h, fd, tr, req, (size_t)reqlen, deadline_ms, &keep, &silent);
+        result = exchange(h, fd, tr, req, reqlen, deadline_ms, &keep, &silent);
         stats_inflight_end(t->stats);
         if (keep)
             pool_put_direct(h, origin);
@@ -332,13 +303,14 @@ int http_direct_attempt(struct transfer *tr, const char *cond, uint64_t deadline
             pool_discard(h);
         /* A kept connection the server closed while it was idle: try a new one now. */
         if (result != 0 && connected && silent && !tr->stalled && round == 0 &&
-            !prefetch_stopping() && now_ms() < deadline_ms) {
+            !shim_exiting() && now_ms() < deadline_ms) {
             tr->err = 0;
             tr->why[0] = '\0';
             continue;
         }
         break;
     }
+    explicit_bzero(req, reqlen); /* may hold credentials */
     free(req);
     return result;
 }

@@ -9,14 +9,17 @@
 #include "http_response.h"
 
 /* Whether range requests to url go the direct way: REMOTEIO_DIRECT is on, the URL is
- * http(s) without credentials, and no proxy is set in the environment. */
+ * http(s), and no proxy is set in the environment. */
 bool http_direct_usable(const char *url);
 
-/* One attempt at tr's current range (tr->first, tr->want), sending cond (a conditional
- * header line, or "") with it.  Returns 0 when the whole range arrived and passed the
+struct http_request;
+
+/* One attempt at tr's current range (tr->first, tr->want), sending rq (built for that
+ * range).  Returns 0 when the whole range arrived and passed the
  * checks; 1 when the attempt failed, with tr->err, tr->why (and tr->fatal, tr->stalled)
  * set; -EAGAIN (readahead) or -ETIMEDOUT (demand, at the deadline) when no connection
  * was free. */
-int http_direct_attempt(struct transfer *tr, const char *cond, uint64_t deadline_ms, bool demand);
+int http_direct_attempt(struct transfer *tr, const struct http_request *rq, uint64_t deadline_ms,
+                        bool demand);
 
 #endif

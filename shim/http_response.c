@@ -1,4 +1,17 @@
-/* http_response.c: see http_response.h. */
+/* http_response.c: see http_response.h.
+ *
+ * Content-Encoding.  A range addresses the object's stored bytes: an object stored with
+ * Content-Encoding: gzip (S3 keeps the header as metadata, nginx can add it to a .gz
+ * file) is, byte for byte, what `curl -o` and `aws s3 cp` save, and that is what a
+ * virtual file holds.  So a response with a Content-Encoding is used as it is, never
+ * decoded (every request says Accept-Encoding: identity, and libcurl is told not to
+ * decode), when it is the exact answer to the range: 206, the Content-Range asked for,
+ * a Content-Length equal to the range's length and no Transfer-Encoding.  A response
+ * with a Content-Encoding that is anything else (another length, a chunked body, another
+ * range) was compressed on the fly: its bytes are not the range's, it fails with EIO at
+ * once on every path (the origin would do it again), and the line says so.
+ */
+#include "libcurl.h"
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,6 +137,15 @@ bool transfer_check(struct transfer *tr)
                         (long long)r->cr_total, (long long)tr->t->size);
         return false;
     }
+    if (r->encoded && (r->chunked || r->cr_first != tr->first ||
+                       r->cr_last != tr->first + tr->want - 1 || r->content_length != tr->want)) {
+        transfer_refuse(tr, EIO, true,
+                        "206 with a Content-Encoding that is not the stored bytes of the range "
+                        "(Content-Length %lld for %lld bytes%s): compressed on the fly",
+                        (long long)r->content_length, (long long)tr->want,
+                        r->chunked ? ", chunked" : "");
+        return false;
+    }
     if (r->cr_first != tr->first || r->cr_last != tr->first + tr->want - 1) {
         transfer_refuse(tr, EIO, false, "Content-Range %lld-%lld for requested %lld-%lld",
                         (long long)r->cr_first, (long long)r->cr_last, (long long)tr->first,
@@ -136,6 +158,22 @@ bool transfer_check(struct transfer *tr)
         return false;
     }
     return true;
+}
+
+bool curl_failure_is_permanent(int code)
+{
+    switch (code) {
+    case CURLE_PEER_FAILED_VERIFICATION: /* the certificate, or its name (60, CACERT too) */
+    case CURLE_SSL_CACERT_BADFILE:       /* the CA bundle cannot be read */
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CERTPROBLEM:          /* our client certificate */
+        return true;
+    default:
+        return false;
+    }
 }
 
 char *transfer_dest(struct transfer *tr, size_t *room)

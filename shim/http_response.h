@@ -21,7 +21,7 @@ struct response {
     int64_t content_length;  /* -1: none */
     bool accept_ranges;
     bool chunked;            /* Transfer-Encoding other than identity */
-    bool encoded;            /* Content-Encoding other than identity */
+    bool encoded;            /* Content-Encoding other than identity (see http_response.c) */
     bool conn_close;         /* Connection: close */
     char etag[256];
     char last_modified[64];
@@ -56,6 +56,10 @@ void transfer_refuse(struct transfer *tr, int err, bool fatal, const char *fmt, 
 
 /* Checks the response's headers against the request; false (and refused) if they fail. */
 bool transfer_check(struct transfer *tr);
+
+/* Whether a libcurl error (CURLcode) is permanent, so that retrying cannot help: the
+ * peer's certificate did not verify, or the local TLS files are unusable. */
+bool curl_failure_is_permanent(int code);
 
 /* Where the next body bytes go, and how many fit there (never past the range). */
 char *transfer_dest(struct transfer *tr, size_t *room);

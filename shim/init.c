@@ -17,6 +17,7 @@
 #include <fcntl.h>
 
 #include "cache.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "object.h"
 #include "path.h"
@@ -40,6 +41,18 @@ static int stats_fd = -1;
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int backend_state; /* 0 not started, 1 running, -1 failed; under start_lock */
+
+static bool exiting; /* see lifecycle.h */
+
+bool shim_exiting(void)
+{
+    return __atomic_load_n(&exiting, __ATOMIC_RELAXED);
+}
+
+void shim_set_exiting(void)
+{
+    __atomic_store_n(&exiting, true, __ATOMIC_RELAXED);
+}
 
 /* Registered after libcurl (and its TLS library) registered theirs, so it runs first. */
 static void stop_readahead_at_exit(void)

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "object.h"
 #include "prefetch.h"
@@ -31,7 +32,6 @@ static pthread_cond_t queue_cond = PTHREAD_COND_INITIALIZER;
 static struct job queue[QUEUE_MAX];
 static unsigned q_head, q_len;
 static unsigned n_workers, n_idle;
-static bool stopping;                       /* the process is exiting */
 static pthread_cond_t idle_cond; /* a worker became idle; CLOCK_MONOTONIC, see prefetch_init */
 
 void prefetch_init(void)
@@ -45,7 +45,7 @@ static void *worker(void *arg)
     shim_enter(); /* all this thread does is the shim's own work */
     pthread_mutex_lock(&queue_lock);
     for (;;) {
-        while (q_len == 0 || stopping) {
+        while (q_len == 0 || shim_exiting()) {
             n_idle++;
             pthread_cond_broadcast(&idle_cond);
             pthread_cond_wait(&queue_cond, &queue_lock);
@@ -101,7 +101,7 @@ static void maybe_start_worker(void)
 void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t part)
 {
     pthread_mutex_lock(&queue_lock);
-    while (len > 0 && q_len < QUEUE_MAX && !stopping) {
+    while (len > 0 && q_len < QUEUE_MAX && !shim_exiting()) {
         int64_t n = len < part ? len : part;
         /* A short tail rides with the part before it rather than going alone. */
         if (len - n > 0 && len - n < part / 2)
@@ -122,17 +122,12 @@ void prefetch_stop(uint64_t wait_ms)
     uint64_t deadline = now_ms() + wait_ms;
     struct timespec ts = deadline_timespec(deadline);
     pthread_mutex_lock(&queue_lock);
-    __atomic_store_n(&stopping, true, __ATOMIC_RELAXED);
+    shim_set_exiting();
     q_len = 0; /* nobody will read them: the references go with the process */
     while (n_idle < n_workers && now_ms() < deadline)
         if (pthread_cond_timedwait(&idle_cond, &queue_lock, &ts) == ETIMEDOUT)
             break;
     pthread_mutex_unlock(&queue_lock);
-}
-
-bool prefetch_stopping(void)
-{
-    return __atomic_load_n(&stopping, __ATOMIC_RELAXED);
 }
 
 void prefetch_atfork_prepare(void)

@@ -13,12 +13,12 @@ struct object;
 /* Queue [offset, offset+len) of obj in parts of `part` bytes (takes object refs). */
 void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t part);
 
-/* At exit: stop taking parts, abandon the queue, and wait up to wait_ms for the workers
- * to leave their transfers (http.c aborts them once prefetch_stopping() says so), so
- * that no worker is inside libcurl or its TLS library while their exit handlers run. */
+/* At exit: mark the process exiting (lifecycle.h), stop taking parts, abandon the
+ * queue, and wait up to wait_ms for the workers to leave their transfers (http.c aborts
+ * them once shim_exiting() says so), so that no worker is inside libcurl or its TLS
+ * library while their exit handlers run. */
 void prefetch_init(void);
 void prefetch_stop(uint64_t wait_ms);
-bool prefetch_stopping(void);
 
 void prefetch_atfork_prepare(void);
 void prefetch_atfork_parent(void);
