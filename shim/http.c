@@ -118,7 +118,7 @@ struct retry {
  * (readahead: no connection to spare) or -ETIMEDOUT (no connection before the deadline),
  * or another negative errno: a permanent failure, logged here when r->why is set (the
  * attempt has said why itself, or stays silent, when it is not).  The line that explains
- * a failure ("giving up") is never rate-limited; the "retrying" lines are. */
+ * a reader's failure ("giving up") is never rate-limited; the "retrying" lines are. */
 static int with_retries(struct retry *r, int (*attempt)(void *arg, struct retry *r), void *arg)
 {
     for (unsigned n = 0;; n++) {
@@ -136,7 +136,12 @@ static int with_retries(struct retry *r, int (*attempt)(void *arg, struct retry 
             break;
         }
         if (rc < 0) {
-            if (r->why[0])
+            /* Readahead's parts fail together (an object that changed fails them all):
+             * their lines are rate-limited, the reader's own failure says it anyway. */
+            if (r->why[0] && r->once)
+                log_limited(LOG_ERROR, "readahead gave up", "%s: %s: %s; giving up", r->path,
+                            r->what, r->why);
+            else if (r->why[0])
                 log_error("%s: %s: %s; giving up", r->path, r->what, r->why);
             return rc;
         }

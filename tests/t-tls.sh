@@ -25,15 +25,19 @@ unset REMOTEIO_CONFIG REMOTEIO_STATS REMOTEIO_LOG REMOTEIO_LOG_FILE REMOTEIO_INS
 
 # elapsed_ms CMD...: runs CMD, sets RC and MS
 elapsed_ms() { local t0; t0=$(date +%s%N); "$@"; RC=$?; MS=$(( ($(date +%s%N) - t0) / 1000000 )); }
+# failed_at_once NAME: the command elapsed_ms ran failed with EIO within a second
+failed_at_once() {
+    if [ $RC -ne 0 ] && grep -q "Input/output error" "$T/err" && [ $MS -lt 1000 ]; then
+        ok "$1 (${MS} ms)"
+    else
+        fail "$1" "rc=$RC ${MS} ms $(cat "$T/err")"
+    fi
+}
 
 for direct in 1 0; do
     export REMOTEIO_DIRECT=$direct
     elapsed_ms shim dd if=/s/x of="$T/out" bs=64k 2>"$T/err"
-    if [ $RC -ne 0 ] && grep -q "Input/output error" "$T/err" && [ $MS -lt 1000 ]; then
-        ok "open: an unverifiable certificate fails at once (direct=$direct, ${MS} ms)"
-    else
-        fail "open: an unverifiable certificate fails at once (direct=$direct)" "rc=$RC ${MS} ms $(cat "$T/err")"
-    fi
+    failed_at_once "open: an unverifiable certificate fails at once (direct=$direct)"
     grep -q "^remoteio: .*certificate problem" "$T/err" && ok "open: the line names the certificate problem (direct=$direct)" ||
         fail "open: the line names the certificate problem (direct=$direct)" "$(cat "$T/err")"
     grep -q "retrying" "$T/err" && fail "open: no retry (direct=$direct)" "$(cat "$T/err")" ||
@@ -41,11 +45,7 @@ for direct in 1 0; do
 
     elapsed_ms env REMOTEIO_INSECURE=1 LD_PRELOAD="$SHIM" bash -c \
         'exec 3</s/x; REMOTEIO_INSECURE=0 exec dd bs=64k of='"$T/out"' <&3' 2>"$T/err"
-    if [ $RC -ne 0 ] && grep -q "Input/output error" "$T/err" && [ $MS -lt 1000 ]; then
-        ok "read: an unverifiable certificate fails at once (direct=$direct, ${MS} ms)"
-    else
-        fail "read: an unverifiable certificate fails at once (direct=$direct)" "rc=$RC ${MS} ms $(cat "$T/err")"
-    fi
+    failed_at_once "read: an unverifiable certificate fails at once (direct=$direct)"
     grep -q "^remoteio: .*certificate problem" "$T/err" && ok "read: the line names the certificate problem (direct=$direct)" ||
         fail "read: the line names the certificate problem (direct=$direct)" "$(cat "$T/err")"
 
