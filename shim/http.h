@@ -7,8 +7,9 @@
  *   EACCES   401/403
  *   ESTALE   the object changed (412, another ETag, another size, 404 after open)
  *   EIO      anything else once retries and the deadline are spent
- * and are logged once (rate-limited) with the path, the URL without credentials or query,
- * and the status or curl error. */
+ * and are logged once with the path, the URL without credentials or query, and the
+ * status or curl error (the line that ends a reader's request is never rate-limited).
+ * A certificate that does not verify is EIO at once, without retries. */
 #ifndef REMOTEIO_HTTP_H
 #define REMOTEIO_HTTP_H
 
