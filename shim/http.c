@@ -2,15 +2,17 @@
  *
  * Probes are libcurl transfers.  Range requests go through http_direct.c (the shim reads
  * the response over libcurl's connection, the body straight into the cache) or, when
- * that cannot be used, as libcurl transfers; both run through the retry loop below and
- * the checks of http_response.c.  Each attempt's request is built by http_request.c;
- * probes and range requests share one retry loop (with_retries).
+ * that cannot be used, as libcurl transfers.  Each attempt's request is built by
+ * http_request.c, and its response passes the checks of http_response.c; probes and
+ * range requests share one retry loop (with_retries).  No lock of its own: every call
+ * works on its own stack and on a handle borrowed from the pool.
  *
  * Every range response is checked before a byte of it is used: status 206, a
  * Content-Range equal to the range asked for and to the size seen at open, the ETag seen
  * at open, and a body of exactly the range's length.  Anything else is either retried
  * (with exponential backoff and jitter, resuming after the bytes already received) or,
- * when it shows that the object changed, fails with ESTALE at once.  A request that makes
+ * when it shows that the object changed, fails with ESTALE at once (as does a failure
+ * that retrying cannot mend: a certificate that does not verify, a compressed range).  A request that makes
  * no progress for the mapping's timeout is abandoned and retried; the whole operation
  * ends at the caller's deadline.
  */
@@ -25,10 +27,10 @@
 #include "http.h"
 #include "http_direct.h"
 #include "http_parse.h"
-#include "http_response.h"
-#include "log.h"
 #include "http_request.h"
+#include "http_response.h"
 #include "lifecycle.h"
+#include "log.h"
 #include "pool.h"
 
 #define BACKOFF_FIRST_MS 100
