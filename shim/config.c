@@ -15,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,27 @@ static const char *url_problem(const char *url)
         return "URL's host or port is malformed (a '/', '?', '#' or '@' in a password must be "
                "percent-encoded)";
     return NULL;
+}
+
+/* The strings up to NULL, concatenated, malloc'd: an entry as written, whole (one cut to
+ * fit a buffer could end inside a URL's userinfo, which would then show as a host). */
+static char *joined(const char *first, ...)
+{
+    va_list ap;
+    size_t len = 0;
+    va_start(ap, first);
+    for (const char *p = first; p; p = va_arg(ap, const char *))
+        len += strlen(p);
+    va_end(ap);
+    char *s = malloc(len + 1);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    va_start(ap, first);
+    for (const char *p = first; p; p = va_arg(ap, const char *))
+        strcat(s, p);
+    va_end(ap);
+    return s;
 }
 
 /* One line for an entry the parser refused, quoting it in display form. */
@@ -178,11 +200,11 @@ int config_parse_map(struct config *c, const char *text, const char *source)
         }
         *eq = '\0';
         char *virt = trim(entry), *url = trim(eq + 1);
-        char entry_text[4096];
-        snprintf(entry_text, sizeof entry_text, "%s=%s", virt, url);
+        char *entry_text = joined(virt, "=", url, (char *)NULL);
         struct map_options none = { 0 };
-        if (add_mapping(c, virt, url, &none, 0, source, entry_text) < 0)
+        if (!entry_text || add_mapping(c, virt, url, &none, 0, source, entry_text) < 0)
             rejected++;
+        free(entry_text);
     }
     free(copy);
     return rejected;
@@ -344,9 +366,10 @@ static int parse_map_statement(struct config *c, char *args, const char *where)
             return -1;
         }
     }
-    char entry[4096];
-    snprintf(entry, sizeof entry, "map %s %s", virt, url);
-    return add_mapping(c, virt, url, &opt, set, where, entry);
+    char *entry = joined("map ", virt, " ", url, (char *)NULL);
+    int rc = entry ? add_mapping(c, virt, url, &opt, set, where, entry) : -1;
+    free(entry);
+    return rc;
 }
 
 int config_parse_file(struct config *c, const char *text, const char *source)

@@ -45,8 +45,14 @@ static void log_vwrite(enum log_level level, const char *fmt, va_list ap)
     if (m < 0)
         m = 0;
     size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof line - 2)
+    if (len > sizeof line - 2) {
+        /* Cut at a blank, so that no URL is cut before its '@' and taken for a host. */
         len = sizeof line - 2;
+        while (len > (size_t)n && line[len - 1] != ' ')
+            len--;
+        memcpy(line + len, "...", 3);
+        len += 3;
+    }
     line[len] = '\0';
     char shown[sizeof line];
     if (strstr(line, "://")) { /* the last guard: any URL shows in display form */

@@ -25,6 +25,7 @@ make_file "$W/changing" 1048576
 start_nginx "$W" '
     location = /err500 { return 500; }
     location = /redir { return 302 /obj?X-Amz-Signature=S3cretRedirSig; }
+    location = /redir-clean { return 302 /obj; }
 '
 HP=${ORIGIN#http://}
 DEAD=127.0.0.1:$(free_port) # nothing listens there
@@ -37,8 +38,10 @@ SECRETS=(
     pwCfgOpt20 hdrCfgOpt21 pwCfgVal22 valCfgVal23 pwCfgNoMap24 sigCfgNoMap25
     pwCfgKnob26 sigCfgKnob27 pwDead28 sigDead29 pw40430 sig40431 pw50032 sig50033
     S3cretRedirSig pwRedir34 pwChange35 sigChange36 pwDir37 sigWrap38 pwWrap39
-    pwPort40 sigPort41
+    pwPort40 sigPort41 TOKENlong45 sigLong46
 )
+# A virtual path too long to map, so that an entry's text outgrows any fixed buffer.
+LONGV=/e/$(printf 'v%.0s' $(seq 1 4090))
 
 export REMOTEIO_MAP="/e/good=http://u:pwEnvGood1@$HP/obj?X-Amz-Credential=AKIAcredEnvGood2&X-Amz-Signature=sigEnvGood3
 /e/prefix/=http://u:pwEnvPrefix4@$HP/dir/?sig=sigEnvPrefix5
@@ -53,7 +56,8 @@ http://u:pwEnvOrder14@$HP/obj?sig=sigEnvOrder15=/e/order
 /e/err=http://u:pw50032@$HP/err500?sig=sig50033
 /e/redir=http://u:pwRedir34@$HP/redir
 /e/changing=http://u:pwChange35@$HP/changing?sig=sigChange36
-/e/dir/=http://u:pwDir37@$HP/dir/"
+/e/dir/=http://u:pwDir37@$HP/dir/
+$LONGV=http://TOKENlong45@$HP/obj?sig=sigLong46"
 cat > "$T/conf" <<CONF
 map /c/good http://u:pwCfgGood16@$HP/obj?sig=sigCfgGood17 timeout=5
 map c/rel http://u:pwCfgRel18@$HP/obj?sig=sigCfgRel19
@@ -112,13 +116,15 @@ else
 fi
 # The lines still say what they are about.
 check "a rejected entry is named (display form)" grep -q "http://$HP/o bj" "$T/printed"
+check "an entry longer than any buffer is reported" grep -q "virtual path too long" "$T/printed"
 check "the redirected object's stats line has its display URL" \
     grep -q "stats path=/e/redir url=http://$HP/obj " "$T/printed"
 
 # --- descriptors and exec ---
 unset REMOTEIO_CONFIG REMOTEIO_LOG_FILE REMOTEIO_STATS REMOTEIO_LOG
 export REMOTEIO_MAP="/r/cred=http://u:pwExecCred42@$HP/obj?X-Amz-Credential=AKIAexec43&X-Amz-Signature=sigExec44
-/r/redir=http://$HP/redir"
+/r/redir=http://$HP/redir
+/r/clean=http://$HP/redir-clean"
 SECRETS+=(pwExecCred42 AKIAexec43 sigExec44)
 # The child: lists its descriptors, reads every memfd it holds, prints what it found.
 cat > "$T/child.py" <<'PY'
@@ -158,7 +164,7 @@ def shim_reads(fd, env=None):  # an exec'd program with the shim reading fd
                        env=env or dict(os.environ), pass_fds=(fd,), stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=30)
     return p.stdout.decode().strip(), p.stderr.decode()
-for path in ["/r/cred", "/r/redir"]:
+for path in ["/r/cred", "/r/redir", "/r/clean"]:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     os.pread(fd, 10, 0)
     got = bare()
@@ -192,7 +198,7 @@ PY
 out=$(timeout -k 5 120 env LD_PRELOAD="$SHIM" "$PY" "$T/parent.py" "$PY" "$T/child.py" "${SECRETS[*]}" 2>"$T/err2")
 echo "$out" | sed 's/^/    /'
 n_ok=$(grep -c '^ok' <<<"$out"); n_fail=$(grep -c '^FAIL' <<<"$out")
-if [ "$n_ok" -ge 18 ] && [ "$n_fail" -eq 0 ]; then ok "descriptors across exec carry no secret ($n_ok checks)"
+if [ "$n_ok" -ge 27 ] && [ "$n_fail" -eq 0 ]; then ok "descriptors across exec carry no secret ($n_ok checks)"
 else fail "descriptors across exec carry no secret" "$n_fail failed, $n_ok ok; $(tail -3 "$T/err2" | tr '\n' ' ')"; fi
 leaked=
 for s in "${SECRETS[@]}"; do grep -q -- "$s" "$T/err2" && leaked="$leaked $s"; done
