@@ -41,7 +41,7 @@ SECRETS=(
     pwPort40 sigPort41 TOKENlong45 sigLong46
 )
 # A virtual path too long to map, so that an entry's text outgrows any fixed buffer.
-LONGV=/e/$(printf 'v%.0s' $(seq 1 4090))
+LONGV=/e/$(printf 'v%.0s' $(seq 1 5000))
 
 export REMOTEIO_MAP="/e/good=http://u:pwEnvGood1@$HP/obj?X-Amz-Credential=AKIAcredEnvGood2&X-Amz-Signature=sigEnvGood3
 /e/prefix/=http://u:pwEnvPrefix4@$HP/dir/?sig=sigEnvPrefix5
