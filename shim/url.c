@@ -71,15 +71,14 @@ static void display(struct out *o, const char *url, size_t len)
     for (const char *p = auth; p < path; p++)
         if (*p == '@')
             host = p + 1; /* the last '@': userinfo may not hold one, but be safe */
-    bool had_userinfo = host != auth;
     if (!authority_parses(host, (size_t)(path - host))) {
         put(o, "(malformed host)", 16);
         return;
     }
     put(o, host, (size_t)(path - host));
-    /* An '@' in the path after an authority without one may end a credential that holds
-     * a raw '/': the path is not shown. */
-    if (!had_userinfo && memchr(path, '@', (size_t)(cut - path))) {
+    /* An '@' in the path may end a credential that holds a raw '/': the path is not
+     * shown (always, so that a display form is its own display form). */
+    if (memchr(path, '@', (size_t)(cut - path))) {
         put(o, "/...", 4);
         return;
     }

@@ -4,8 +4,9 @@
  * A URL's display form keeps its scheme, host, port and path and drops everything that
  * may carry a secret: the userinfo (user:password@), the query (presigned signatures,
  * tokens) and the fragment.  An authority that does not parse (a port that is not a
- * number, as when a password holds a raw '/') is not shown at all, and neither is a path
- * holding an '@' after such an authority.  Pure string functions: no state, no locks. */
+ * number, as when a password holds a raw '/') is not shown at all, and a path holding an
+ * '@' (which may be the end of such a password) shows as "/...".  Pure string functions:
+ * no state, no locks. */
 #ifndef REMOTEIO_URL_H
 #define REMOTEIO_URL_H
 
