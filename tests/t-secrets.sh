@@ -20,12 +20,14 @@ require_shim
 W=$T/www
 mkdir -p "$W/dir"
 make_file "$W/obj" 300000
+make_file "$W/obj2" 300000
 make_file "$W/dir/a" 200000
 make_file "$W/changing" 1048576
 start_nginx "$W" '
     location = /err500 { return 500; }
     location = /redir { return 302 /obj?X-Amz-Signature=S3cretRedirSig; }
     location = /redir-clean { return 302 /obj; }
+    location = /redir2 { return 302 /obj2?X-Amz-Signature=S3cretRedirSig; }
 '
 HP=${ORIGIN#http://}
 DEAD=127.0.0.1:$(free_port) # nothing listens there
@@ -124,7 +126,8 @@ check "the redirected object's stats line has its display URL" \
 unset REMOTEIO_CONFIG REMOTEIO_LOG_FILE REMOTEIO_STATS REMOTEIO_LOG
 export REMOTEIO_MAP="/r/cred=http://u:pwExecCred42@$HP/obj?X-Amz-Credential=AKIAexec43&X-Amz-Signature=sigExec44
 /r/redir=http://$HP/redir
-/r/clean=http://$HP/redir-clean"
+/r/clean=http://$HP/redir-clean
+/r/redir2=http://$HP/redir2"
 SECRETS+=(pwExecCred42 AKIAexec43 sigExec44)
 # The child: lists its descriptors, reads every memfd it holds, prints what it found.
 cat > "$T/child.py" <<'PY'
@@ -194,11 +197,20 @@ for path in ["/r/cred", "/r/redir", "/r/clean"]:
     check(path + ": a child whose configuration does not map it: EACCES and one line",
           out == "errno 13" and len([l for l in err.splitlines() if "remoteio:" in l]) == 1, out + err)
     os.close(fd3)
+# A redirect to a presigned URL is found again by the child: it must answer with the
+# version the parent opened.
+fd = os.open("/r/redir2", os.O_RDONLY)
+os.pread(fd, 10, 0)
+with open(sys.argv[4], "ab") as f: f.write(b"a new version")
+os.set_inheritable(fd, True)
+out, err = shim_reads(fd)
+check("/r/redir2: the object changed before the child re-attached: ESTALE and one line",
+      out == "errno 116" and len([l for l in err.splitlines() if "remoteio:" in l]) == 1, out + err)
 PY
-out=$(timeout -k 5 120 env LD_PRELOAD="$SHIM" "$PY" "$T/parent.py" "$PY" "$T/child.py" "${SECRETS[*]}" 2>"$T/err2")
+out=$(timeout -k 5 120 env LD_PRELOAD="$SHIM" "$PY" "$T/parent.py" "$PY" "$T/child.py" "${SECRETS[*]}" "$W/obj2" 2>"$T/err2")
 echo "$out" | sed 's/^/    /'
 n_ok=$(grep -c '^ok' <<<"$out"); n_fail=$(grep -c '^FAIL' <<<"$out")
-if [ "$n_ok" -ge 27 ] && [ "$n_fail" -eq 0 ]; then ok "descriptors across exec carry no secret ($n_ok checks)"
+if [ "$n_ok" -ge 28 ] && [ "$n_fail" -eq 0 ]; then ok "descriptors across exec carry no secret ($n_ok checks)"
 else fail "descriptors across exec carry no secret" "$n_fail failed, $n_ok ok; $(tail -3 "$T/err2" | tr '\n' ' ')"; fi
 leaked=
 for s in "${SECRETS[@]}"; do grep -q -- "$s" "$T/err2" && leaked="$leaked $s"; done
