@@ -233,7 +233,7 @@ int vfile_reopen(struct vfile *v, int flags)
     const struct mapping *m = v->obj ? config_match(&config, path, &rest) : NULL;
     char *url = m ? mapped_url(m, rest) : NULL;
     if (!url) {
-        errno = v->obj ? ENOMEM : v->err;
+        errno = v->obj ? ENOMEM : vfile_error(v);
         return -1;
     }
     object_ref(v->obj);
@@ -267,10 +267,15 @@ struct object *vfile_object(const struct vfile *v)
     return v->obj;
 }
 
+int vfile_error(const struct vfile *v)
+{
+    return v->err ? v->err : EIO;
+}
+
 ssize_t vfile_pread(struct vfile *v, void *buf, size_t len, int64_t offset)
 {
     if (!v->obj) {
-        errno = v->err;
+        errno = vfile_error(v);
         return -1;
     }
     return object_pread(v->obj, buf, len, offset);
@@ -279,7 +284,7 @@ ssize_t vfile_pread(struct vfile *v, void *buf, size_t len, int64_t offset)
 ssize_t vfile_preadv(struct vfile *v, const struct iovec *iov, int cnt, int64_t offset)
 {
     if (!v->obj) {
-        errno = v->err;
+        errno = vfile_error(v);
         return -1;
     }
     return object_preadv(v->obj, iov, cnt, offset);

@@ -40,7 +40,8 @@ bool vfile_any_open(void);
 void vfile_ref(struct vfile *v);
 void vfile_unref(struct vfile *v);
 
-struct object *vfile_object(const struct vfile *v); /* NULL: unusable (see errno EIO) */
+struct object *vfile_object(const struct vfile *v); /* NULL: unusable (vfile_error) */
+int vfile_error(const struct vfile *v); /* why it is unusable: EACCES, ESTALE, EIO... */
 ssize_t vfile_pread(struct vfile *v, void *buf, size_t len, int64_t offset);
 ssize_t vfile_preadv(struct vfile *v, const struct iovec *iov, int cnt, int64_t offset);
 ssize_t vfile_read(struct vfile *v, void *buf, size_t len);
