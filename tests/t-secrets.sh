@@ -153,12 +153,12 @@ found += [s for s in secrets if s.encode() in data]
 print("memfds=%d secrets=%s" % (memfds, ",".join(sorted(set(found))) or "none"))
 PY
 cat > "$T/parent.py" <<'PY'
-import fcntl, os, subprocess, sys, termios
+import ctypes, fcntl, os, subprocess, sys, termios
 py, child, secrets = sys.argv[1], sys.argv[2], sys.argv[3]
 def check(name, cond, got=""):
     print(("ok   - " if cond else "FAIL - ") + name + ("" if cond else ": " + got))
-def bare(fds=()):  # an exec'd program without the shim: empty environment, fds closed
-    p = subprocess.run([py, child], env={}, close_fds=True, pass_fds=fds, input=secrets.encode(),
+def bare(fds=(), close_fds=True):  # an exec'd program without the shim, empty environment
+    p = subprocess.run([py, child], env={}, close_fds=close_fds, pass_fds=fds, input=secrets.encode(),
                        stdout=subprocess.PIPE, timeout=30)
     return p.stdout.decode().strip()
 def shim_reads(fd, env=None):  # an exec'd program with the shim reading fd
@@ -197,6 +197,16 @@ for path in ["/r/cred", "/r/redir", "/r/clean"]:
     check(path + ": a child whose configuration does not map it: EACCES and one line",
           out == "errno 13" and len([l for l in err.splitlines() if "remoteio:" in l]) == 1, out + err)
     os.close(fd3)
+fd = os.open("/r/cred", os.O_RDONLY)
+os.set_inheritable(fd, True)
+got = bare(close_fds=False)
+check("an inheritable fd and a child that closes nothing: it gets the record, no secret",
+      got.startswith("memfds=1 ") and got.endswith("secrets=none"), got)
+libc = ctypes.CDLL(None, use_errno=True)
+check("close_range(CLOSE_RANGE_CLOEXEC) on it", libc.close_range(fd, fd, 4) == 0)
+got = bare(close_fds=False)
+check("after close_range(CLOSE_RANGE_CLOEXEC): the child holds nothing", got == "memfds=0 secrets=none", got)
+os.close(fd)
 # A redirect to a presigned URL is found again by the child: it must answer with the
 # version the parent opened.
 fd = os.open("/r/redir2", os.O_RDONLY)
@@ -210,7 +220,7 @@ PY
 out=$(timeout -k 5 120 env LD_PRELOAD="$SHIM" "$PY" "$T/parent.py" "$PY" "$T/child.py" "${SECRETS[*]}" "$W/obj2" 2>"$T/err2")
 echo "$out" | sed 's/^/    /'
 n_ok=$(grep -c '^ok' <<<"$out"); n_fail=$(grep -c '^FAIL' <<<"$out")
-if [ "$n_ok" -ge 28 ] && [ "$n_fail" -eq 0 ]; then ok "descriptors across exec carry no secret ($n_ok checks)"
+if [ "$n_ok" -ge 31 ] && [ "$n_fail" -eq 0 ]; then ok "descriptors across exec carry no secret ($n_ok checks)"
 else fail "descriptors across exec carry no secret" "$n_fail failed, $n_ok ok; $(tail -3 "$T/err2" | tr '\n' ' ')"; fi
 leaked=
 for s in "${SECRETS[@]}"; do grep -q -- "$s" "$T/err2" && leaked="$leaked $s"; done
