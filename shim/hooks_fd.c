@@ -288,7 +288,13 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
         (request != FIOCLEX && request != FIONCLEX))
         return REAL(ioctl) ? real.ioctl(fd, request, argp)
                            : (int)syscall(SYS_ioctl, fd, request, argp);
-    return fcntl(fd, F_SETFD, request == FIOCLEX ? FD_CLOEXEC : 0);
+    int rc = (int)syscall(SYS_fcntl, fd, F_SETFD, request == FIOCLEX ? FD_CLOEXEC : 0);
+    struct vfile *v = rc == 0 ? fdtable_get(fd) : NULL;
+    if (v) {
+        vfile_sync_inheritance(v, shim_owns_state());
+        vfile_unref(v);
+    }
+    return rc;
 }
 
 /* posix_spawn runs its file actions with libc's internal calls, which no hook sees: a
