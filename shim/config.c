@@ -1,6 +1,11 @@
 /* config.c: parses REMOTEIO_MAP, REMOTEIO_CONFIG and the REMOTEIO_* knobs (see config.h).
  *
  * REMOTEIO_MAP:  VIRTUAL=URL[;VIRTUAL=URL...]  (';' or newlines; the first '=' splits)
+ *
+ * Messages never quote what may be secret: an entry or URL is shown in display form
+ * (url.h: no userinfo, query or fragment), a value or a mapping option not at all, and
+ * a name only when it is one (letters, digits, '_', '-'). A future option may carry a
+ * header or a token.
  * Config file, one statement a line, '#' starts a comment:
  *     name = value                          a knob, named like the variable without
  *                                           REMOTEIO_ and in lower case
@@ -10,6 +15,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +27,7 @@
 #include "log.h"
 #include "parse.h"
 #include "path.h"
+#include "url.h"
 
 struct config config;
 
@@ -71,7 +78,46 @@ static const char *url_problem(const char *url)
         return "URL has no host";
     if (strchr(url, '#'))
         return "URL has a fragment ('#')";
+    if (!url_authority_parses(url))
+        return "URL's host or port is malformed (a '/', '?', '#' or '@' in a password must be "
+               "percent-encoded)";
     return NULL;
+}
+
+/* The strings up to NULL, concatenated, malloc'd: an entry as written, whole (one cut to
+ * fit a buffer could end inside a URL's userinfo, which would then show as a host). */
+static char *joined(const char *first, ...)
+{
+    va_list ap;
+    size_t len = 0;
+    va_start(ap, first);
+    for (const char *p = first; p; p = va_arg(ap, const char *))
+        len += strlen(p);
+    va_end(ap);
+    char *s = malloc(len + 1);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    va_start(ap, first);
+    for (const char *p = first; p; p = va_arg(ap, const char *))
+        strcat(s, p);
+    va_end(ap);
+    return s;
+}
+
+/* One line for an entry the parser refused, quoting it in display form. */
+static void reject_entry(const char *source, const char *why, const char *entry)
+{
+    char shown[512];
+    url_display_text(entry, true, shown, sizeof shown);
+    log_error("%s: %s in entry '%s'; mapping disabled", source, why, shown);
+}
+
+/* s when it is a name worth quoting (a knob or option name), else NULL. */
+static const char *quotable_name(const char *s)
+{
+    size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+    return n > 0 && n <= 32 && s[n] == '\0' ? s : NULL;
 }
 
 static int add_mapping(struct config *c, const char *virt, const char *url,
@@ -91,7 +137,7 @@ static int add_mapping(struct config *c, const char *virt, const char *url,
     else
         why = url_problem(url);
     if (why) {
-        log_error("%s: %s in entry '%s'; mapping disabled", source, why, entry);
+        reject_entry(source, why, entry);
         return -1;
     }
     bool prefix = virt[strlen(virt) - 1] == '/';
@@ -117,8 +163,7 @@ static int add_mapping(struct config *c, const char *virt, const char *url,
         /* The rest of the path is appended to the URL's path: make it a directory. */
         char *q = strpbrk(m->url, "?");
         if (q) {
-            log_error("%s: a prefix mapping's URL cannot carry a query string, in entry '%s'; "
-                      "mapping disabled", source, entry);
+            reject_entry(source, "a prefix mapping's URL cannot carry a query string", entry);
             free(m->virt);
             free(m->url);
             return -1;
@@ -149,18 +194,17 @@ int config_parse_map(struct config *c, const char *text, const char *source)
             continue;
         char *eq = strchr(entry, '=');
         if (!eq) {
-            log_error("%s: entry '%s' has no '=' (expected VIRTUAL=URL); mapping disabled",
-                      source, entry);
+            reject_entry(source, "no '=' (expected VIRTUAL=URL)", entry);
             rejected++;
             continue;
         }
         *eq = '\0';
         char *virt = trim(entry), *url = trim(eq + 1);
-        char shown[512];
-        snprintf(shown, sizeof shown, "%s=%s", virt, url);
+        char *entry_text = joined(virt, "=", url, (char *)NULL);
         struct map_options none = { 0 };
-        if (add_mapping(c, virt, url, &none, 0, source, shown) < 0)
+        if (!entry_text || add_mapping(c, virt, url, &none, 0, source, entry_text) < 0)
             rejected++;
+        free(entry_text);
     }
     free(copy);
     return rejected;
@@ -276,12 +320,16 @@ int config_set(struct config *c, const char *key, const char *value, const char 
                strcmp(key, "readahead") == 0 || strcmp(key, "retries") == 0) {
         unsigned ignored = 0;
         ok = set_map_option(&c->defaults, &ignored, key, value);
-    } else {
+    } else if (quotable_name(key)) {
         log_error("%s: unknown option '%s'; ignored", source, key);
         return -1;
+    } else {
+        log_error("%s: expected 'name = value' or 'map VIRTUAL URL' (line not shown: no "
+                  "name before '='); ignored", source);
+        return -1;
     }
-    if (ok < 0)
-        log_error("%s: invalid value '%s' for %s; default kept", source, value, key);
+    if (ok < 0) /* the value is not shown: it may be a secret in the wrong place */
+        log_error("%s: invalid value for %s; default kept", source, key);
     return ok;
 }
 
@@ -299,19 +347,29 @@ static int parse_map_statement(struct config *c, char *args, const char *where)
     for (char *kv = strtok_r(NULL, " \t", &save); kv; kv = strtok_r(NULL, " \t", &save)) {
         char *eq = strchr(kv, '=');
         if (!eq) {
-            log_error("%s: option '%s' is not key=value; mapping disabled", where, kv);
+            log_error("%s: a mapping option (not shown) is not key=value; mapping disabled",
+                      where);
             return -1;
         }
         *eq = '\0';
         if (set_map_option(&opt, &set, kv, eq + 1) < 0) {
-            log_error("%s: unknown or invalid mapping option '%s=%s'; mapping disabled", where,
-                      kv, eq + 1);
+            static const char *const known[] = { "timeout", "deadline", "readahead", "retries" };
+            bool is_known = false;
+            for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+                is_known |= strcmp(kv, known[i]) == 0;
+            if (is_known)
+                log_error("%s: invalid value for mapping option '%s'; mapping disabled", where, kv);
+            else if (quotable_name(kv))
+                log_error("%s: unknown mapping option '%s'; mapping disabled", where, kv);
+            else
+                log_error("%s: unknown mapping option (not shown); mapping disabled", where);
             return -1;
         }
     }
-    char shown[512];
-    snprintf(shown, sizeof shown, "map %s %s", virt, url);
-    return add_mapping(c, virt, url, &opt, set, where, shown);
+    char *entry = joined("map ", virt, " ", url, (char *)NULL);
+    int rc = entry ? add_mapping(c, virt, url, &opt, set, where, entry) : -1;
+    free(entry);
+    return rc;
 }
 
 int config_parse_file(struct config *c, const char *text, const char *source)
@@ -419,7 +477,9 @@ void config_load(void)
             config_parse_file(&config, text, file);
             free(text);
         } else {
-            log_error("REMOTEIO_CONFIG: cannot read %s: %s", file, strerror(errno));
+            char shown[512];
+            url_display_text(file, true, shown, sizeof shown);
+            log_error("REMOTEIO_CONFIG: cannot read %s: %s", shown, strerror(errno));
         }
     }
     for (size_t i = 0; i < sizeof knobs / sizeof *knobs; i++) {

@@ -1,4 +1,5 @@
 /* fdtable.c: see fdtable.h. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/resource.h>
@@ -10,6 +11,7 @@
 
 _Atomic(struct vfile *) fdtable_slots[FDTABLE_SIZE];
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER; /* serialises slot changes */
+static atomic_int high_water; /* the highest fd a vfile was put on */
 
 static bool is_vfile(const struct vfile *v)
 {
@@ -37,8 +39,32 @@ struct vfile *fdtable_set(int fd, struct vfile *v)
     vfile_ref(v);
     pthread_mutex_lock(&slots_lock);
     struct vfile *old = atomic_exchange(&fdtable_slots[fd], v);
+    if (fd > atomic_load_explicit(&high_water, memory_order_relaxed))
+        atomic_store_explicit(&high_water, fd, memory_order_relaxed);
     pthread_mutex_unlock(&slots_lock);
     return is_vfile(old) ? old : NULL;
+}
+
+int fdtable_highest(void)
+{
+    return atomic_load_explicit(&high_water, memory_order_relaxed);
+}
+
+void fdtable_follow_cloexec(struct vfile *v, int record_fd)
+{
+    int e = errno;
+    pthread_mutex_lock(&slots_lock);
+    bool inheritable = false;
+    int top = atomic_load_explicit(&high_water, memory_order_relaxed);
+    for (int fd = 0; fd <= top && !inheritable; fd++) {
+        if (atomic_load_explicit(&fdtable_slots[fd], memory_order_relaxed) != v)
+            continue;
+        long fl = syscall(SYS_fcntl, fd, F_GETFD);
+        inheritable = fl >= 0 && !(fl & FD_CLOEXEC);
+    }
+    syscall(SYS_fcntl, record_fd, F_SETFD, inheritable ? 0 : FD_CLOEXEC);
+    pthread_mutex_unlock(&slots_lock);
+    errno = e;
 }
 
 struct vfile *fdtable_clear(int fd)

@@ -52,6 +52,12 @@ struct vfile *fdtable_set(int fd, struct vfile *v);
 /* Empty fd's slot; returns the vfile that was there (caller drops it), or NULL. */
 struct vfile *fdtable_clear(int fd);
 
+/* The highest descriptor a vfile was ever put on (scans stop there). */
+int fdtable_highest(void);
+/* record_fd gets FD_CLOEXEC exactly when every descriptor whose slot holds v has it
+ * (under the slots lock, so concurrent changes settle on the last one's view). */
+void fdtable_follow_cloexec(struct vfile *v, int record_fd);
+
 /* The shim's own descriptors live high (from 3/4 of RLIMIT_NOFILE), away from the low
  * numbers programs pick themselves (`exec 3<file`, dup2(fd, 3)).  Returns fd moved
  * there (fd itself closed), close-on-exec if asked, or fd unchanged if impossible. */

@@ -4,10 +4,15 @@
  * The kernel descriptor of a vfile is real, so dup/close work on it as usual; these hooks
  * keep the slots in step: a duplicate shares the vfile (and so the offset), a close
  * drops a reference.  The shim's own descriptors are invisible to the program: closing
- * one fails with EBADF as if it were not open, and close_range/closefrom skip them. */
+ * one fails with EBADF as if it were not open, and close_range/closefrom skip them.
+ * After each change of a vfile's descriptors (and in a vfork child too) its record
+ * follows their close-on-exec flag (vfile_sync_inheritance): a program exec'd without
+ * any of them inherits no record. */
 #include <fcntl.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -33,12 +38,13 @@ EXPORT int close(int fd)
         fdtable_unmark_internal(fd);
         return pass_close(fd);
     }
-    if (!shim_owns_state())
-        return pass_close(fd);
-    struct vfile *v = fdtable_clear(fd);
+    bool owner = shim_owns_state(); /* a vfork child closes in its own table only */
+    struct vfile *v = owner ? fdtable_clear(fd) : fdtable_get(fd);
     int rc = pass_close(fd);
-    if (v)
+    if (v) {
+        vfile_sync_inheritance(v, owner);
         vfile_unref(v);
+    }
     return rc;
 }
 
@@ -50,23 +56,33 @@ static int close_range_skipping(unsigned first, unsigned last, int flags)
     bool owner = shim_owns_state() && !(flags & CLOSE_RANGE_CLOEXEC);
     unsigned from = first;
     unsigned top = last < FDTABLE_SIZE - 1 ? last : FDTABLE_SIZE - 1;
+    bool virtual_seen = false;
+    int rc = 0;
     for (unsigned fd = first; fd <= top && fd >= first; fd++) {
         struct vfile *slot = fdtable_peek((int)fd);
         if (slot == NULL)
             continue;
         if (slot == FD_INTERNAL_SOCKET || slot == FD_INTERNAL_OTHER) {
-            if (fd > from && syscall(SYS_close_range, from, fd - 1, flags) < 0)
-                return -1;
+            if (fd > from && syscall(SYS_close_range, from, fd - 1, flags) < 0) {
+                rc = -1;
+                break;
+            }
             from = fd + 1;
             continue;
         }
+        virtual_seen = true;
         struct vfile *v = owner ? fdtable_clear((int)fd) : NULL;
         if (v)
             vfile_unref(v);
     }
-    if (from <= last && from >= first)
-        return (int)syscall(SYS_close_range, from, last, flags);
-    return 0;
+    if (rc == 0 && from <= last && from >= first)
+        rc = (int)syscall(SYS_close_range, from, last, flags);
+    if (virtual_seen) {
+        int e = errno;
+        vfile_sync_all(shim_owns_state());
+        errno = e;
+    }
+    return rc;
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -90,19 +106,28 @@ EXPORT void closefrom(int lowfd)
             close(fd);
 }
 
-/* After the kernel made newfd a copy of oldfd: make its slot follow. */
+/* After the kernel made newfd a copy of oldfd: make its slot follow, and the records of
+ * the vfile it now names and of the one it named before follow their descriptors'
+ * close-on-exec flags.  A vfork child leaves the slots (its parent's) alone. */
 static void slot_follows(int oldfd, int newfd)
 {
-    if (!shim_owns_state())
-        return;
+    int e = errno;
+    bool owner = shim_owns_state();
     struct vfile *v = fdtable_get(oldfd);
-    struct vfile *old = v ? fdtable_set(newfd, v) : fdtable_clear(newfd);
-    if (old)
+    struct vfile *old = !owner ? fdtable_get(newfd)
+                        : v    ? fdtable_set(newfd, v)
+                               : fdtable_clear(newfd);
+    if (old) {
+        vfile_sync_inheritance(old, owner);
         vfile_unref(old);
-    if (v)
+    }
+    if (v) {
+        vfile_sync_inheritance(v, owner);
         vfile_unref(v);
-    if (newfd == 0)
+    }
+    if (owner && newfd == 0)
         stdio_descriptor_changed(0);
+    errno = e;
 }
 
 EXPORT int dup(int fd)
@@ -190,6 +215,11 @@ static int virtual_fcntl(int fd, int cmd, void *argp, long arg, bool *handled)
         if (rc >= 0)
             slot_follows(fd, rc);
         break;
+    case F_SETFD:
+        rc = (int)syscall(SYS_fcntl, fd, cmd, arg);
+        if (rc >= 0)
+            vfile_sync_inheritance(v, shim_owns_state());
+        break;
     default:
         *handled = false;
     }
@@ -244,6 +274,64 @@ EXPORT int fcntl64(int fd, int cmd, ...)
     int rc = fcntl_common(fd, cmd, ap);
     va_end(ap);
     return rc;
+}
+
+/* FIOCLEX/FIONCLEX on a virtual file: the kernel refuses ioctl on the placeholder
+ * (O_PATH), so they are done with fcntl; any other request is the kernel's. */
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+    va_list ap;
+    va_start(ap, request);
+    void *argp = va_arg(ap, void *);
+    va_end(ap);
+    if (__builtin_expect(fd_is_plain(fd), 1) || fd_is_internal(fd) ||
+        (request != FIOCLEX && request != FIONCLEX))
+        return REAL(ioctl) ? real.ioctl(fd, request, argp)
+                           : (int)syscall(SYS_ioctl, fd, request, argp);
+    int rc = (int)syscall(SYS_fcntl, fd, F_SETFD, request == FIOCLEX ? FD_CLOEXEC : 0);
+    struct vfile *v = rc == 0 ? fdtable_get(fd) : NULL;
+    if (v) {
+        vfile_sync_inheritance(v, shim_owns_state());
+        vfile_unref(v);
+    }
+    return rc;
+}
+
+/* posix_spawn runs its file actions with libc's internal calls, which no hook sees: a
+ * virtual descriptor it will dup keeps its record inheritable until the spawn is done. */
+EXPORT int posix_spawn_file_actions_adddup2(posix_spawn_file_actions_t *fa, int fd, int newfd)
+{
+    int rc = REAL(posix_spawn_file_actions_adddup2)(fa, fd, newfd);
+    if (rc == 0 && !fd_is_plain(fd) && !fd_is_internal(fd)) {
+        struct vfile *v = fdtable_get(fd);
+        if (v) {
+            vfile_inherit_for_spawn(v);
+            vfile_unref(v);
+        }
+    }
+    return rc;
+}
+
+static int spawn_done(int rc)
+{
+    if (vfile_any_open()) {
+        int e = errno;
+        vfile_sync_all(shim_owns_state());
+        errno = e;
+    }
+    return rc;
+}
+
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                       const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_done(REAL(posix_spawn)(pid, path, fa, attr, argv, envp));
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+    return spawn_done(REAL(posix_spawnp)(pid, file, fa, attr, argv, envp));
 }
 
 EXPORT int flock(int fd, int op)

@@ -53,7 +53,7 @@ static void *virtual_mmap(void *addr, size_t len, int prot, int flags, int fd, o
     ssize_t n = 0;
     if (!vfile_object(v)) {
         n = -1;
-        errno = EIO;
+        errno = vfile_error(v);
     } else {
         int64_t size = object_size(vfile_object(v));
         size_t want = off >= size ? 0 : (int64_t)len < size - off ? len : (size_t)(size - off);

@@ -38,7 +38,7 @@ static int stat_vfile(int fd, struct stat *st, bool *handled)
     if (vfile_object(v)) {
         object_fill_stat(vfile_object(v), st);
     } else {
-        errno = EIO;
+        errno = vfile_error(v);
         rc = -1;
     }
     vfile_unref(v);

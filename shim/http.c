@@ -32,21 +32,14 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "pool.h"
+#include "url.h"
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_CAP_MS 5000
 
 void http_display_url(const char *url, char *out, size_t outlen)
 {
-    const char *scheme_end = strstr(url, "://");
-    const char *host = scheme_end ? scheme_end + 3 : url;
-    const char *path = host + strcspn(host, "/?#");
-    const char *at = memchr(host, '@', (size_t)(path - host));
-    if (at)
-        host = at + 1;
-    size_t plen = strcspn(path, "?#");
-    snprintf(out, outlen, "%.*s%.*s%.*s", scheme_end ? (int)(scheme_end + 3 - url) : 0, url,
-             (int)(path - host), host, (int)plen, path);
+    url_display(url, out, outlen);
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)

@@ -61,7 +61,7 @@ time_t http_parse_date(const char *date);
 int http_get_range(const struct http_target *t, int64_t offset, int64_t len,
                    const struct http_sink *sink, uint64_t deadline_ms, bool demand);
 
-/* The URL for messages: no user:password@, no query string. */
+/* The URL for messages: url_display (url.h). */
 void http_display_url(const char *url, char *out, size_t outlen);
 
 #endif

@@ -1,5 +1,6 @@
 /* log.c: see log.h.  Writes go through raw syscalls so that logging from inside a hook
- * never re-enters the hooks. */
+ * never re-enters the hooks.  Every URL in a line is written in display form (url.h),
+ * whatever the caller passed. */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "url.h"
 
 int log_threshold = LOG_WARN;
 static int log_fd = 2;
@@ -43,8 +45,21 @@ static void log_vwrite(enum log_level level, const char *fmt, va_list ap)
     if (m < 0)
         m = 0;
     size_t len = (size_t)n + (size_t)m;
-    if (len > sizeof line - 2)
+    if (len > sizeof line - 2) {
+        /* Cut at a blank, so that no URL is cut before its '@' and taken for a host. */
         len = sizeof line - 2;
+        while (len > (size_t)n && line[len - 1] != ' ')
+            len--;
+        memcpy(line + len, "...", 3);
+        len += 3;
+    }
+    line[len] = '\0';
+    char shown[sizeof line];
+    if (strstr(line, "://")) { /* the last guard: any URL shows in display form */
+        url_display_text(line, false, shown, sizeof shown - 1);
+        len = strlen(shown);
+        memcpy(line, shown, len);
+    }
     line[len++] = '\n';
     ssize_t rc = syscall(SYS_write, log_fd, line, len);
     (void)rc;

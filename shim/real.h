@@ -10,6 +10,7 @@
 #define REMOTEIO_REAL_H
 
 #include <dirent.h>
+#include <spawn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/mman.h>
@@ -90,6 +91,12 @@ struct statx;
     X(int, posix_fadvise64, (int, off64_t, off64_t, int))                              \
     X(ssize_t, readahead, (int, off64_t, size_t))                                      \
     X(int, flock, (int, int))                                                          \
+    X(int, ioctl, (int, unsigned long, ...))                                           \
+    X(int, posix_spawn_file_actions_adddup2, (posix_spawn_file_actions_t *, int, int))  \
+    X(int, posix_spawn, (pid_t *, const char *, const posix_spawn_file_actions_t *,    \
+                         const posix_spawnattr_t *, char *const[], char *const[]))     \
+    X(int, posix_spawnp, (pid_t *, const char *, const posix_spawn_file_actions_t *,   \
+                          const posix_spawnattr_t *, char *const[], char *const[]))    \
     X(void *, mmap, (void *, size_t, int, int, int, off_t))                            \
     X(void *, mmap64, (void *, size_t, int, int, int, off64_t))                        \
     X(ssize_t, copy_file_range, (int, off64_t *, int, off64_t *, size_t, unsigned))    \

@@ -7,11 +7,12 @@
  * EBADF and reopening it through /proc/self/fd with ENXIO, so a call that bypasses the
  * shim fails instead of returning wrong bytes.
  *
- * Beside it, a record (path, URL, size, validator, offset, status flags) lives in a
- * memfd named after the socket inode, held by the shim as one of its own descriptors and
- * mapped shared: a forked child shares the offset with its parent as the kernel would,
- * and a program exec'd with the shim finds the record and the descriptors that name it,
- * and re-attaches. */
+ * Beside it, a record (path, the URLs in display form, size, validator, offset, status
+ * flags; never a secret) lives in a memfd named after the socket inode, held by the shim
+ * as one of its own descriptors and mapped shared: a forked child shares the offset with
+ * its parent as the kernel would, and a program exec'd with the shim finds the record
+ * and the descriptors that name it, and re-attaches, taking the full URL from its own
+ * configuration.  The record is inherited only while a descriptor naming it is. */
 #ifndef REMOTEIO_VFILE_H
 #define REMOTEIO_VFILE_H
 
@@ -39,7 +40,8 @@ bool vfile_any_open(void);
 void vfile_ref(struct vfile *v);
 void vfile_unref(struct vfile *v);
 
-struct object *vfile_object(const struct vfile *v); /* NULL: unusable (see errno EIO) */
+struct object *vfile_object(const struct vfile *v); /* NULL: unusable (vfile_error) */
+int vfile_error(const struct vfile *v); /* why it is unusable: EACCES, ESTALE, EIO... */
 ssize_t vfile_pread(struct vfile *v, void *buf, size_t len, int64_t offset);
 ssize_t vfile_preadv(struct vfile *v, const struct iovec *iov, int cnt, int64_t offset);
 ssize_t vfile_read(struct vfile *v, void *buf, size_t len);
@@ -51,6 +53,16 @@ int64_t vfile_lseek(struct vfile *v, int64_t offset, int whence);
 int64_t vfile_offset(const struct vfile *v);
 int vfile_status_flags(const struct vfile *v);
 void vfile_set_status_flags(struct vfile *v, int flags);
+
+/* The record is close-on-exec exactly while every descriptor naming v is: call after
+ * any change of v's descriptors (open, dup, close, F_SETFD).  owner: this process owns
+ * the slots (false in a vfork child, which asks the kernel instead). */
+void vfile_sync_inheritance(struct vfile *v, bool owner);
+/* The same for every vfile in the table (after close_range, posix_spawn). */
+void vfile_sync_all(bool owner);
+/* A posix_spawn file action will dup v's descriptor into the child: keep the record
+ * inheritable until the spawn's vfile_sync_all. */
+void vfile_inherit_for_spawn(struct vfile *v);
 
 /* At start-up: find the records inherited across exec (up to max); then, once the
  * backend runs, re-attach each one to the descriptors that name it (calling

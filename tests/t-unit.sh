@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# t-unit.sh: the standalone unit tests: the parsers' tables (build/tests/unit-parse),
-# the readahead policy (build/tests/unit-readahead) and the request builder
-# (build/tests/unit-request).
+# t-unit.sh: the standalone unit tests, every tests/c/unit-*.c (the parsers' tables, the
+# readahead policy, the request builder, the display form of URLs, ...): each prints
+# "N passed, N failed" and counts here as one check.
 source "$(dirname "$0")/lib.sh"
-for name in unit-parse unit-readahead unit-request; do
+for src in "$TOP"/tests/c/unit-*.c; do
+    name=$(basename "$src" .c)
     bin=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests/$name
     [ -x "$bin" ] || { echo "SKIP: $bin not built (make tests)"; exit 77; }
     if out=$("$bin" 2>&1); then ok "$name: $(tail -1 <<<"$out")"; else echo "$out"; fail "$name"; fi
