@@ -34,8 +34,9 @@ static void lib_resolve(void)
     if (!h)
         h = dlopen(LIBCRYPTO_SONAME, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
+        const char *why = dlerror();
         log_error("cannot load %s (%s): requests cannot be signed", LIBCRYPTO_SONAME,
-                  dlerror());
+                  why ? why : "no reason given");
         return;
     }
     *(void **)&lib.evp_sha256 = dlsym(h, "EVP_sha256");

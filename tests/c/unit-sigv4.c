@@ -5,13 +5,17 @@
  * at every stage it publishes: canonical request, string to sign, signature; and the four
  * worked examples of the S3 API reference (examplebucket, 20130524T000000Z).  Then the
  * two canonical-URI flavours side by side, query and header canonicalisation, rejected
- * input, buffers one byte too small, the secret in no output, and signing from threads.
+ * input, buffers one byte too small, the secret in no output, signing from threads, and
+ * a process without libcrypto (one log line, -ELIBACC).
  * Prints "N passed, N failed". */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "sigv4.h"
@@ -1249,7 +1253,7 @@ static void test_headers(void)
         { "X-Amz-Meta-A-B", "2" },  { "host", "127.0.0.1:9000" },
         { "x-amz-meta-a", "\t 1 \t" }, { "x-amz-content-sha256", EMPTY_SHA256 },
         { "Range", "bytes=0-4095" }, { "x-amz-date", "20150830T123600Z" },
-        { "X-Amz-Security-Token", "tok\t\t en" },
+        { "X-Amz-Security-Token", "tok \t\ten" },
     };
     ssize_t n = sign_headers(h, sizeof h / sizeof *h, "s3", out, sizeof out);
     const char *want = "GET\n/b/k\n\n"
@@ -1426,8 +1430,61 @@ static void test_threads(void)
     CHECK(bad == 0, "%ld signatures from threads were wrong", bad);
 }
 
+/* This program's dlopen stands in front of libc's, so that a child can run as if
+ * libcrypto.so.3 were not installed. */
+static int refuse_libcrypto;
+
+void *dlopen(const char *file, int mode)
+{
+    static void *(*next)(const char *, int);
+    if (!next)
+        *(void **)&next = dlsym(RTLD_NEXT, "dlopen");
+    if (refuse_libcrypto && file && strstr(file, "libcrypto"))
+        return NULL;
+    return next(file, mode);
+}
+
+static void test_without_libcrypto(void)
+{
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0, "pipe");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        refuse_libcrypto = 1;
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        struct sigv4_request r = request_of(&s3_doc[0], SIGV4_URI_S3, S3_DOC_TIME, "s3");
+        char out[512] = "x";
+        uint8_t md[SHA256_LEN];
+        int ok = crypto_available() == -1 && crypto_sha256("", 0, md) == -1 &&
+                 crypto_hmac_sha256("k", 1, "", 0, md) == -1 &&
+                 sigv4_authorization(&r, &s3_doc_cred, out, sizeof out) == -ELIBACC &&
+                 out[0] == '\0' && sigv4_string_to_sign(&r, out, sizeof out) == -ELIBACC &&
+                 sigv4_canonical_request(&r, out, sizeof out) > 0;
+        _exit(ok ? 0 : 1);
+    }
+    close(pipefd[1]);
+    char log[4096];
+    size_t len = 0;
+    for (ssize_t n; len < sizeof log - 1 && (n = read(pipefd[0], log + len, sizeof log - 1 - len)) > 0;)
+        len += (size_t)n;
+    log[len] = '\0';
+    close(pipefd[0]);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "without libcrypto: the calls did not fail as they should (status %d)", status);
+    const char *first = strstr(log, "remoteio: cannot load libcrypto.so.3");
+    CHECK(first == log && strchr(log, '\n') == log + len - 1,
+          "without libcrypto: want one log line, got:\n%s", log);
+    CHECK(!strstr(log, s3_doc_cred.secret_key), "without libcrypto: the secret in the log");
+}
+
 int main(void)
 {
+    test_without_libcrypto(); /* before any thread and before libcrypto is resolved */
     test_threads(); /* first, so that the threads race to resolve libcrypto */
     test_crypto();
     test_signing_key();
