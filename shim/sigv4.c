@@ -581,12 +581,13 @@ static bool access_key_id_valid(const char *id)
     return true;
 }
 
-ssize_t sigv4_authorization(const struct sigv4_request *req,
-                            const struct sigv4_credentials *cred, char *out, size_t size)
+ssize_t sigv4_authorization_with_key(const struct sigv4_request *req, const char *access_key_id,
+                                     const uint8_t signing_key[SHA256_LEN], char *out,
+                                     size_t size)
 {
     if (size)
         out[0] = '\0';
-    if (!cred || !access_key_id_valid(cred->access_key_id))
+    if (!access_key_id_valid(access_key_id) || !signing_key)
         return -EINVAL;
     struct prepared p;
     int rc = prepare(req, &p);
@@ -601,23 +602,15 @@ ssize_t sigv4_authorization(const struct sigv4_request *req,
         return rc;
     if (sink_finish(&sts) < 0)
         return -EOVERFLOW;
-
-    uint8_t key[SHA256_LEN], sig[SHA256_LEN];
+    uint8_t sig[SHA256_LEN];
     char sig_hex[SHA256_HEX_LEN + 1];
-    char date[9];
-    memcpy(date, p.amz_date, 8);
-    date[8] = '\0';
-    rc = sigv4_signing_key(cred->secret_key, date, req->region, req->service, key);
-    if (rc == 0 && crypto_hmac_sha256(key, sizeof key, sts.buf, sts.len, sig) < 0)
-        rc = -ELIBACC;
-    explicit_bzero(key, sizeof key);
-    if (rc < 0)
-        return rc;
+    if (crypto_hmac_sha256(signing_key, SHA256_LEN, sts.buf, sts.len, sig) < 0)
+        return -ELIBACC;
     crypto_hex(sig, sizeof sig, sig_hex);
 
     struct sink s = { out, size, 0 };
     put_str(&s, ALGORITHM " Credential=");
-    put_str(&s, cred->access_key_id);
+    put_str(&s, access_key_id);
     put_char(&s, '/');
     put_scope(&s, req, &p);
     put_str(&s, ", SignedHeaders=");
@@ -625,4 +618,21 @@ ssize_t sigv4_authorization(const struct sigv4_request *req,
     put_str(&s, ", Signature=");
     put_str(&s, sig_hex);
     return sink_finish(&s);
+}
+
+ssize_t sigv4_authorization(const struct sigv4_request *req,
+                            const struct sigv4_credentials *cred, char *out, size_t size)
+{
+    if (size)
+        out[0] = '\0';
+    char date[SIGV4_AMZ_DATE_SIZE];
+    if (!req || !cred || sigv4_amz_date(req->time, date) < 0)
+        return -EINVAL;
+    date[8] = '\0';
+    uint8_t key[SHA256_LEN];
+    ssize_t rc = sigv4_signing_key(cred->secret_key, date, req->region, req->service, key);
+    if (rc == 0)
+        rc = sigv4_authorization_with_key(req, cred->access_key_id, key, out, size);
+    explicit_bzero(key, sizeof key);
+    return rc;
 }

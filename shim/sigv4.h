@@ -13,15 +13,17 @@
  * here serves both paths and is checked against AWS's published test vectors.
  *
  * What the caller sends must be what was signed: the same method, path, query and the
- * headers listed (with Host given explicitly, so libcurl does not make its own).
- * Only x-amz-date is supported as the request time (not Date).
+ * headers listed, Host among them (with ":port" when the port is not the scheme's
+ * default) and given to libcurl explicitly, so that it does not make its own.  Only
+ * x-amz-date is supported as the request time (not Date).  In a query, '+' is a plus
+ * sign (signed as %2B), not a space: build queries with sigv4_uri_encode.
  *
  * Errors (negative errno): -EINVAL malformed input (a bad escape, a control character in
  * a header value, no host or x-amz-date header, an x-amz-date that is not `time`, an
  * x-amz-content-sha256 that is not payload_hash, S3 without x-amz-content-sha256);
- * -EOVERFLOW the output buffer is too small (it is then left holding ""); -E2BIG more
- * headers or query parameters than the limits below; -ENAMETOOLONG a secret, region or
- * service longer than its limit; -ENOMEM; -ELIBACC libcrypto could not be used. */
+ * -EOVERFLOW the output buffer is too small; -E2BIG more headers or query parameters
+ * than the limits below; -ENAMETOOLONG a secret, region or service longer than its limit;
+ * -ENOMEM; -ELIBACC libcrypto could not be used.  On any error the output holds "". */
 #ifndef REMOTEIO_SIGV4_H
 #define REMOTEIO_SIGV4_H
 
@@ -102,5 +104,12 @@ int sigv4_signing_key(const char *secret_key, const char *date, const char *regi
  * (on one line).  Returns its length, or a negative errno. */
 ssize_t sigv4_authorization(const struct sigv4_request *req,
                             const struct sigv4_credentials *cred, char *out, size_t size);
+
+/* The same from a signing key of sigv4_signing_key for the request's day (the UTC date
+ * of time), region and service, which a caller may keep for that day instead of the
+ * secret: one HMAC per request instead of five. */
+ssize_t sigv4_authorization_with_key(const struct sigv4_request *req, const char *access_key_id,
+                                     const uint8_t signing_key[SHA256_LEN], char *out,
+                                     size_t size);
 
 #endif

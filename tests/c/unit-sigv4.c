@@ -5,8 +5,8 @@
  * at every stage it publishes: canonical request, string to sign, signature; and the four
  * worked examples of the S3 API reference (examplebucket, 20130524T000000Z).  Then the
  * two canonical-URI flavours side by side, query and header canonicalisation, rejected
- * input, buffers one byte too small, the secret in no output, signing from threads, and
- * a process without libcrypto (one log line, -ELIBACC).
+ * input, buffers one byte too small, the secret in no output, a kept signing key, signing
+ * from threads, and a process without libcrypto (one log line, -ELIBACC).
  * Prints "N passed, N failed". */
 #include <dlfcn.h>
 #include <errno.h>
@@ -1016,6 +1016,21 @@ static void run_vector(const struct vector *v, enum sigv4_uri uri, time_t time,
              cred->access_key_id, amz_date, service, (int)(last - signed_start - 1),
              signed_start + 1, v->signature);
     check_output(name, "authorization", sigv4_authorization, &r, cred, auth);
+
+    /* The same from a kept signing key; another day's key signs differently. */
+    uint8_t key[SHA256_LEN];
+    char date[9], out[1024];
+    snprintf(date, sizeof date, "%.8s", amz_date);
+    CHECK(sigv4_signing_key(cred->secret_key, date, "us-east-1", service, key) == 0,
+          "%s: signing key", name);
+    CHECK(sigv4_authorization_with_key(&r, cred->access_key_id, key, out, sizeof out) ==
+          (ssize_t)strlen(auth) && strcmp(out, auth) == 0, "%s: with a kept key: %s", name, out);
+    CHECK(sigv4_authorization_with_key(&r, cred->access_key_id, key, out, strlen(auth)) ==
+          -EOVERFLOW && out[0] == '\0', "%s: with a kept key, one byte short", name);
+    CHECK(sigv4_signing_key(cred->secret_key, "20000101", "us-east-1", service, key) == 0,
+          "%s: another day's key", name);
+    CHECK(sigv4_authorization_with_key(&r, cred->access_key_id, key, out, sizeof out) > 0 &&
+          !strstr(out, v->signature), "%s: another day's key gave the signature", name);
 }
 
 static void test_crypto(void)
@@ -1387,6 +1402,12 @@ static void test_rejected(void)
         ssize_t n = sigv4_authorization(&cases[i].r, &cases[i].c, out, sizeof out);
         CHECK(n == cases[i].rc && out[0] == '\0', "%s: rc %zd", cases[i].what, n);
     }
+    /* The longest scope still fits the string to sign. */
+    long_region[SIGV4_MAX_SCOPE_PART] = '\0';
+    struct sigv4_request longest = ok;
+    longest.region = longest.service = long_region;
+    CHECK(sigv4_authorization(&longest, &suite_cred, out, sizeof out) > 0,
+          "a region and service of %d characters", SIGV4_MAX_SCOPE_PART);
     ok.payload_hash = SIGV4_UNSIGNED_PAYLOAD;
     CHECK(sigv4_canonical_request(&ok, out, sizeof out) > 0 &&
           strcmp(strrchr(out, '\n') + 1, SIGV4_UNSIGNED_PAYLOAD) == 0, "UNSIGNED-PAYLOAD: %s",
