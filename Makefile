@@ -27,7 +27,8 @@ TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 # Objects the standalone unit tests may link (no interposition in them).
 UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o \
-            $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o
+            $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o \
+            $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o
 
 all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
 
