@@ -1,0 +1,190 @@
+# tests/s3/server.sh: a real S3 server for the tests (Ceph radosgw, Debian 12's packages)
+# as a throwaway one-node cluster on 127.0.0.1.
+#
+# Source it after tests/lib.sh. It provides:
+#   start_s3 [MEMSTORE_BYTES]  a monitor, one memstore OSD (data in RAM, default 256 MiB)
+#                           and two gateways; skips the script (exit 77) when a package is
+#                           missing, exits 1 with the daemons' last log lines when a step
+#                           does not finish in time. Sets:
+#     S3_ENDPOINT           http://127.0.0.1:PORT, the plain gateway (SigV4: a wrong secret
+#                           gets SignatureDoesNotMatch)
+#     S3_STS_ENDPOINT       http://127.0.0.1:PORT, the gateway with STS (AssumeRole, session
+#                           tokens; there a wrong secret gets AccessDenied)
+#     S3_ACCESS_KEY S3_SECRET_KEY S3_REGION   the test user's credentials (any region works)
+#     S3_HOST               its DNS name for virtual-hosted style: curl --resolve
+#                           BUCKET.$S3_HOST:PORT:127.0.0.1 http://BUCKET.$S3_HOST:PORT/KEY
+#     S3_DIR                the cluster's directory (ceph.conf, logs) under $T
+#     S3_START_MS           milliseconds from nothing to both gateways answering
+#   s3_curl CURL_ARGS...    curl signed as $S3_ACCESS_KEY/$S3_SECRET_KEY (plus
+#                           x-amz-security-token when $S3_SESSION_TOKEN is set), for
+#                           service s3 (S3_SERVICE=sts for STS), with x-amz-content-sha256
+#                           $S3_PAYLOAD_SHA256 (default: that of an empty body). Override any
+#                           of these per call: S3_SECRET_KEY=wrong s3_curl ...
+#                           curl 7.88 signs the path and query exactly as given: percent-
+#                           encode the path (s3_path), sort the query (see the recipe).
+#   s3_path KEY             KEY percent-encoded for a URL path (keeps A-Za-z0-9-._~/)
+#   s3_make_bucket NAME     create bucket NAME on the plain gateway
+#   s3_put BUCKET KEY FILE  upload FILE as BUCKET/KEY (signed payload hash)
+#   s3_put_many BUCKET PREFIX COUNT [THREADS]  COUNT small objects PREFIX00000.. in one
+#                           python3 process (keep-alive, threads, its own SigV4)
+#   s3_assume_role SECONDS  temporary credentials from STS AssumeRole: prints one line
+#                           "ACCESS_KEY_ID SECRET_ACCESS_KEY SESSION_TOKEN"
+#   s3_request_log [GATEWAY] one line per request the gateway answered so far:
+#                           "METHOD PATH?QUERY STATUS USER" (USER "-" for an anonymous
+#                           request); GATEWAY is "plain" (default) or "sts"
+#   s3_rss_kb               resident memory of the whole cluster, in KiB
+# Stopped by lib.sh's EXIT trap: the gateways, then the OSD, then the monitor, by PID
+# (in that order radosgw has no RADOS to wait for at shutdown).
+# Call start_s3 in the test's own shell (not in $(...)): its daemons are that shell's jobs.
+
+S3_REGION=${S3_REGION:-us-east-1}
+S3_HOST=s3.test
+S3_EMPTY_SHA256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+_S3_PIDS=()
+
+# _s3_fatal STEP: the step that failed and the last lines of every daemon's log; exit 1
+_s3_fatal() {
+    local f
+    echo "FATAL: S3 server: $1 (after $(( $(date +%s%N) / 1000000 - _s3_t0 )) ms)"
+    for f in "$S3_DIR"/log/*.log "$S3_DIR"/*.out; do
+        [ -s "$f" ] && { echo "--- $f"; tail -5 "$f"; }
+    done
+    exit 1
+}
+
+# _s3_stop PID: TERM, at most 5 s to go, then KILL; only while it is still our job
+_s3_stop() {
+    local pid=$1 i
+    jobs -p | grep -qx "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+}
+
+# _s3_daemon NAME CMD...: start CMD in the background, stopped at exit (last started,
+# first stopped)
+_s3_daemon() {
+    local name=$1; shift
+    "$@" -c "$S3_DIR/ceph.conf" -f >"$S3_DIR/$name.out" 2>&1 &
+    _S3_PIDS+=($!)
+    at_exit "_s3_stop $!"
+}
+
+# _s3_wait_http NAME PORT PID: until the gateway answers (any HTTP status), 30 s at most
+_s3_wait_http() {
+    local i
+    for ((i = 0; i < 300; i++)); do
+        curl -s -o /dev/null -m 1 "http://127.0.0.1:$2/" && return 0
+        kill -0 "$3" 2>/dev/null || _s3_fatal "$1 exited"
+        sleep 0.1
+    done
+    _s3_fatal "$1 did not answer on port $2 within 30 s"
+}
+
+# _s3_admin ARGS...: radosgw-admin as client.admin (client.rgw's admin socket is the gateway's)
+_s3_admin() {
+    timeout -k 2 20 radosgw-admin -c "$S3_DIR/ceph.conf" "$@" 2>>"$S3_DIR/admin.err"
+}
+
+start_s3() {
+    local bytes=${1:-$((256 << 20))} fsid uuid id mon_port lo
+    require ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph curl python3 timeout
+    _s3_t0=$(( $(date +%s%N) / 1000000 ))
+    S3_DIR=$T/s3
+    mkdir -p "$S3_DIR"/{run,log,mon,osd}
+    fsid=$(cat /proc/sys/kernel/random/uuid)
+    uuid=$(cat /proc/sys/kernel/random/uuid)
+    mon_port=$(free_port)
+    S3_PORT=$(free_port)
+    S3_STS_PORT=$(free_port)
+    # The OSD binds four messenger ports, the first free ones from this range (below the
+    # kernel's ephemeral range, so no connection's local port takes one).
+    lo=$((10000 + RANDOM % 20000))
+    S3_ACCESS_KEY=RIOTESTACCESSKEY0001
+    S3_SECRET_KEY=riotest-secret-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+    cat > "$S3_DIR/ceph.conf" <<CONF
+[global]
+fsid = $fsid
+mon host = v2:127.0.0.1:$mon_port
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+ms bind msgr1 = false
+ms bind port min = $lo
+ms bind port max = $((lo + 200))
+auth cluster required = none
+auth service required = none
+auth client required = none
+ms cluster mode = crc
+ms service mode = crc
+ms client mode = crc
+ms mon cluster mode = crc
+ms mon service mode = crc
+ms mon client mode = crc
+osd pool default size = 1
+osd pool default min size = 1
+osd pool default pg num = 8
+osd pool default pgp num = 8
+osd pool default pg autoscale mode = off
+osd crush chooseleaf type = 0
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+mon max pg per osd = 1000
+mon data avail warn = 1
+mon data avail crit = 0
+client mount timeout = 15
+# a monitor proposes each change at once, not once a second (rgw creates its pools one by
+# one at start: 4 s instead of 10)
+paxos propose interval = 0.01
+paxos min wait = 0.001
+run dir = $S3_DIR/run
+pid file = $S3_DIR/run/\$name.pid
+admin socket = $S3_DIR/run/\$name.asok
+log file = $S3_DIR/log/\$name.log
+keyring = $S3_DIR/keyring
+mon data = $S3_DIR/mon/\$id
+osd data = $S3_DIR/osd/\$id
+osd objectstore = memstore
+memstore device bytes = $bytes
+[client]
+rgw dns name = $S3_HOST
+rgw init timeout = 30
+rgw enable gc threads = false
+rgw enable lc threads = false
+rgw enable quota threads = false
+rgw dynamic resharding = false
+rgw thread pool size = 64
+[client.rgw]
+rgw frontends = beast endpoint=127.0.0.1:$S3_PORT
+[client.rgw.sts]
+rgw frontends = beast endpoint=127.0.0.1:$S3_STS_PORT
+rgw sts key = $(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+rgw s3 auth use sts = true
+CONF
+    : > "$S3_DIR/keyring"
+    monmaptool --create --addv a "[v2:127.0.0.1:$mon_port]" --fsid "$fsid" \
+        "$S3_DIR/monmap" >"$S3_DIR/mkfs.out" 2>&1 || _s3_fatal "monmaptool failed"
+    timeout -k 2 20 ceph-mon -c "$S3_DIR/ceph.conf" --mkfs -i a --monmap "$S3_DIR/monmap" \
+        >>"$S3_DIR/mkfs.out" 2>&1 || _s3_fatal "ceph-mon --mkfs failed"
+    _s3_daemon mon ceph-mon -i a
+    id=$(timeout -k 2 20 ceph -c "$S3_DIR/ceph.conf" --connect-timeout 15 osd new "$uuid" \
+        2>>"$S3_DIR/mkfs.out") || _s3_fatal "the monitor did not answer 'ceph osd new'"
+    mkdir -p "$S3_DIR/osd/$id"
+    timeout -k 2 20 ceph-osd -c "$S3_DIR/ceph.conf" -i "$id" --mkfs --osd-uuid "$uuid" \
+        >>"$S3_DIR/mkfs.out" 2>&1 || _s3_fatal "ceph-osd --mkfs failed"
+    _s3_daemon osd ceph-osd -i "$id"
+    _s3_daemon rgw radosgw -n client.rgw
+    _s3_daemon rgw.sts radosgw -n client.rgw.sts
+    _s3_wait_http "radosgw (plain)" "$S3_PORT" "${_S3_PIDS[2]}"
+    _s3_wait_http "radosgw (sts)" "$S3_STS_PORT" "${_S3_PIDS[3]}"
+    _s3_admin user create --uid=rio --display-name=rio --access-key="$S3_ACCESS_KEY" \
+        --secret-key="$S3_SECRET_KEY" >/dev/null || _s3_fatal "radosgw-admin user create failed"
+    S3_START_MS=$(( $(date +%s%N) / 1000000 - _s3_t0 ))
+    S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+    S3_STS_ENDPOINT=http://127.0.0.1:$S3_STS_PORT
+    S3_SERVICE=s3
+    unset S3_SESSION_TOKEN
+}
