@@ -23,6 +23,7 @@
 #                           curl 7.88 signs the path and query exactly as given: percent-
 #                           encode the path (s3_path), sort the query (see the recipe).
 #   s3_path KEY             KEY percent-encoded for a URL path (keeps A-Za-z0-9-._~/)
+#   s3_qvalue VALUE         VALUE percent-encoded for a query string (keeps A-Za-z0-9-._~)
 #   s3_make_bucket NAME     create bucket NAME on the plain gateway
 #   s3_put BUCKET KEY FILE  upload FILE as BUCKET/KEY (signed payload hash)
 #   s3_put_many BUCKET PREFIX COUNT [THREADS]  COUNT small objects PREFIX00000.. in one
@@ -83,6 +84,18 @@ _s3_wait_http() {
         sleep 0.1
     done
     _s3_fatal "$1 did not answer on port $2 within 30 s"
+}
+
+# _s3_wait_osd ID: until the OSD is up, 20 s at most. A gateway started earlier creates its
+# first pool while no OSD is up, and its first write then waits 5 s (an objecter tick) more.
+_s3_wait_osd() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -q 'state: booting -> active' "$S3_DIR/log/osd.$1.log" 2>/dev/null && return 0
+        kill -0 "${_S3_PIDS[1]}" 2>/dev/null || _s3_fatal "ceph-osd exited"
+        sleep 0.1
+    done
+    _s3_fatal "the OSD was not up within 20 s"
 }
 
 # _s3_admin ARGS...: radosgw-admin as client.admin (client.rgw's admin socket is the gateway's)
@@ -157,10 +170,12 @@ rgw enable lc threads = false
 rgw enable quota threads = false
 rgw dynamic resharding = false
 rgw thread pool size = 64
+# tcp_nodelay: without it a kept-alive connection's ranged GET takes 40 ms (Nagle against
+# delayed ACKs) instead of 2 ms
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$S3_PORT
+rgw frontends = beast endpoint=127.0.0.1:$S3_PORT tcp_nodelay=1
 [client.rgw.sts]
-rgw frontends = beast endpoint=127.0.0.1:$S3_STS_PORT
+rgw frontends = beast endpoint=127.0.0.1:$S3_STS_PORT tcp_nodelay=1
 rgw sts key = $(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 rgw s3 auth use sts = true
 CONF
@@ -176,6 +191,7 @@ CONF
     timeout -k 2 20 ceph-osd -c "$S3_DIR/ceph.conf" -i "$id" --mkfs --osd-uuid "$uuid" \
         >>"$S3_DIR/mkfs.out" 2>&1 || _s3_fatal "ceph-osd --mkfs failed"
     _s3_daemon osd ceph-osd -i "$id"
+    _s3_wait_osd "$id"
     _s3_daemon rgw radosgw -n client.rgw
     _s3_daemon rgw.sts radosgw -n client.rgw.sts
     _s3_wait_http "radosgw (plain)" "$S3_PORT" "${_S3_PIDS[2]}"
@@ -187,4 +203,99 @@ CONF
     S3_STS_ENDPOINT=http://127.0.0.1:$S3_STS_PORT
     S3_SERVICE=s3
     unset S3_SESSION_TOKEN
+}
+
+# s3_path KEY / s3_qvalue VALUE: percent-encoded as SigV4 wants it in a path (keeps '/')
+# or a query value (curl 7.88 signs the path and query exactly as given)
+s3_path() { _s3_encode '[A-Za-z0-9._~/-]' "$1"; }
+s3_qvalue() { _s3_encode '[A-Za-z0-9._~-]' "$1"; }
+_s3_encode() {
+    local LC_ALL=C s=$2 out= c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        # shellcheck disable=SC2053 # $1 is a pattern
+        if [[ $c == $1 ]]; then out+=$c; else printf -v c '%%%02X' "'$c"; out+=$c; fi
+    done
+    printf '%s\n' "$out"
+}
+
+# s3_curl CURL_ARGS...: see the top of this file. The credentials reach curl through a
+# config on a pipe, not its command line.
+s3_curl() {
+    local h=(-H "x-amz-content-sha256: ${S3_PAYLOAD_SHA256:-$S3_EMPTY_SHA256}")
+    [ -n "${S3_SESSION_TOKEN:-}" ] && h+=(-H "x-amz-security-token: $S3_SESSION_TOKEN")
+    curl -sS -m 20 --aws-sigv4 "aws:amz:$S3_REGION:${S3_SERVICE:-s3}" \
+        -K <(printf 'user = "%s:%s"\n' "$S3_ACCESS_KEY" "$S3_SECRET_KEY") "${h[@]}" "$@"
+}
+
+# _s3_ok WHAT CURL_ARGS...: s3_curl that must answer 2xx; otherwise say what it answered
+_s3_ok() {
+    local what=$1 out; shift
+    out=$(s3_curl -w '\n%{http_code}' "$@") && [[ ${out##*$'\n'} == 2?? ]] && return 0
+    echo "s3: $what failed: ${out//$'\n'/ }" >&2
+    return 1
+}
+
+s3_make_bucket() {
+    _s3_ok "creating bucket $1" -X PUT "$S3_ENDPOINT/$(s3_path "$1")"
+}
+
+s3_put() {
+    local sum
+    sum=$(sha256sum < "$3") || return 1
+    S3_PAYLOAD_SHA256=${sum%% *} _s3_ok "PUT $1/$2" -T "$3" "$S3_ENDPOINT/$(s3_path "$1/$2")"
+}
+
+s3_put_many() {
+    S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY S3_REGION=$S3_REGION \
+        timeout -k 2 120 "$PY" "$TOP/tests/s3/sigv4.py" put-many "$S3_ENDPOINT" "$@"
+}
+
+# s3_assume_role SECONDS: see the top of this file. The first call gives the user the
+# roles capability and creates role "rio-role" (trusting that user, allowed s3:*).
+# The credentials work on $S3_STS_ENDPOINT only (the gateway that holds the STS key).
+s3_assume_role() {
+    local body out sum f
+    if [ ! -e "$S3_DIR/role.done" ]; then
+        _s3_admin caps add --uid=rio --caps='roles=*' >/dev/null &&
+        _s3_admin role create --role-name=rio-role --path=/ --assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/rio"]},"Action":["sts:AssumeRole"]}]}' >/dev/null &&
+        _s3_admin role-policy put --role-name=rio-role --policy-name=all --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]}]}' >/dev/null ||
+            { echo "s3: setting up the role failed: $(tail -2 "$S3_DIR/admin.err")" >&2; return 1; }
+        : > "$S3_DIR/role.done"
+    fi
+    body="Action=AssumeRole&DurationSeconds=$1&RoleArn=arn%3Aaws%3Aiam%3A%3A%3Arole%2Frio-role&RoleSessionName=rio&Version=2011-06-15"
+    sum=$(printf %s "$body" | sha256sum)
+    out=$(S3_SERVICE=sts S3_PAYLOAD_SHA256=${sum%% *} S3_SESSION_TOKEN= \
+        s3_curl -d "$body" "$S3_STS_ENDPOINT/") || return 1
+    for f in AccessKeyId SecretAccessKey SessionToken; do
+        [[ $out == *"<$f>"* ]] || { echo "s3: AssumeRole failed: $out" >&2; return 1; }
+    done
+    for f in AccessKeyId SecretAccessKey SessionToken; do
+        f=${out#*<$f>}; printf '%s ' "${f%%</*}"
+    done
+    echo
+}
+
+# s3_request_log [plain|sts]: see the top of this file. radosgw's beast frontend writes an
+# access line per request (debug rgw 1, its default) through Ceph's log thread:
+#   beast: 0x..: 127.0.0.1 - USER [date] "METHOD TARGET HTTP/1.1" STATUS BYTES - "AGENT" RANGE latency=..
+# A marker request written last shows that every earlier line has reached the file.
+s3_request_log() {
+    local name=client.rgw port=$S3_PORT mark=riotest-log-mark-$RANDOM$RANDOM i
+    [ "${1:-plain}" = sts ] && { name=client.rgw.sts; port=$S3_STS_PORT; }
+    curl -s -o /dev/null -m 5 "http://127.0.0.1:$port/$mark"
+    for ((i = 0; i < 50; i++)); do
+        grep -q "/$mark " "$S3_DIR/log/$name.log" && break
+        sleep 0.1
+    done
+    sed -n 's/^.* beast: [^ ]* [^ ]* - \([^ ]*\) \[[^]]*\] "\([A-Z]*\) \([^ ]*\) [^"]*" \([0-9]*\) .*/\2 \3 \4 \1/p' \
+        "$S3_DIR/log/$name.log" | grep -v ' /riotest-log-mark-'
+}
+
+s3_rss_kb() {
+    local pid kb total=0
+    for pid in "${_S3_PIDS[@]}"; do
+        kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) && total=$((total + ${kb:-0}))
+    done
+    echo "$total"
 }
