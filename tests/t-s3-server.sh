@@ -13,7 +13,7 @@
 require curl python3 sha256sum
 t_begin=$(date +%s%N)
 start_s3
-echo "# S3 server: gateways answering $S3_START_MS ms after start"
+echo "# S3 server: gateways answering $S3_START_MS ms after start, cluster RSS $(( $(s3_rss_kb) / 1024 )) MiB"
 
 B=riotest
 OBJ="dir/obj one+é.bin" # a key that needs percent-encoding
@@ -52,7 +52,7 @@ st=$(curl -sS -m 20 -o "$T/body" -w '%{http_code}' -r 0-99 "$URL")
 expect "unsigned -> 403 AccessDenied" 403 AccessDenied "$st"
 
 etag=$(s3_curl -I "$URL" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: *//p')
-[ -n "$etag" ] && ok "HEAD gives an ETag ($etag)" || fail "HEAD gives an ETag"
+if [ -n "$etag" ]; then ok "HEAD gives an ETag ($etag)"; else fail "HEAD gives an ETag"; fi
 check "If-Match with the right ETag -> 206" \
     test "$(status "$URL" -r 0-99 -H "If-Match: $etag")" = 206
 expect "If-Match with a wrong ETag -> 412 on GET" 412 PreconditionFailed \
@@ -82,7 +82,7 @@ n0=$(date +%s%N)
 check "1500 small objects uploaded" s3_put_many "$B" "many/" 1500 8
 echo "# 1500 PUTs in $(( ($(date +%s%N) - n0) / 1000000 )) ms"
 : > "$T/keys"
-token= pages=0
+token='' pages=0
 while :; do
     q="list-type=2&prefix=many%2F" # the query sorted by name, as curl 7.88 needs
     [ -n "$token" ] && q="continuation-token=$(s3_qvalue "$token")&$q"
@@ -92,7 +92,7 @@ while :; do
     grep -o '<Key>[^<]*</Key>' "$T/body" | sed 's:</*Key>::g' >> "$T/keys"
     grep -q '<IsTruncated>true</IsTruncated>' "$T/body" || break
     token=$(sed -n 's:.*<NextContinuationToken>\([^<]*\)</NextContinuationToken>.*:\1:p' "$T/body")
-    [ -n "$token" ] && [ $pages -lt 10 ] || { fail "ListObjectsV2 continuation token" "page $pages"; break; }
+    if [ -z "$token" ] || [ $pages -ge 10 ]; then fail "ListObjectsV2 continuation token" "page $pages"; break; fi
 done
 for ((i = 0; i < 1500; i++)); do printf 'many/%05d\n' $i; done > "$T/keys.want"
 check "ListObjectsV2: 1500 keys in 2 pages" test "$pages" = 2
@@ -109,9 +109,10 @@ check "request log: HEAD" grep -qx "HEAD $obj_path 200 rio" "$T/log"
 check "request log: unsigned GET is anonymous" grep -qx "GET $obj_path 403 anonymous" "$T/log"
 check "request log: 1500 PUTs" test "$(grep -c "^PUT /$B/many/[0-9]* 200 rio$" "$T/log")" = 1500
 check "request log: the STS gateway's AssumeRole" grep -q "^POST / 200 rio$" "$T/log.sts"
+check "request log: a refused signature has no user" grep -qx "GET $obj_path 403 -" "$T/log"
 
 # Figures: RSS of the whole cluster, a 4 KiB ranged GET over one kept-alive connection.
-echo "# cluster RSS: $(( $(s3_rss_kb) / 1024 )) MiB"
+echo "# cluster RSS after the test's uploads: $(( $(s3_rss_kb) / 1024 )) MiB"
 args=()
 for ((i = 0; i < 21; i++)); do args+=(-r 409600-413695 -o /dev/null "$URL"); done
 lat=$(s3_curl -w '%{time_total}\n' "${args[@]}" | sort -n | sed -n 11p)

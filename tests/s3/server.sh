@@ -28,15 +28,21 @@
 #   s3_put BUCKET KEY FILE  upload FILE as BUCKET/KEY (signed payload hash)
 #   s3_put_many BUCKET PREFIX COUNT [THREADS]  COUNT small objects PREFIX00000.. in one
 #                           python3 process (keep-alive, threads, its own SigV4)
-#   s3_assume_role SECONDS  temporary credentials from STS AssumeRole: prints one line
-#                           "ACCESS_KEY_ID SECRET_ACCESS_KEY SESSION_TOKEN"
+#   s3_assume_role SECONDS  temporary credentials from STS AssumeRole, valid SECONDS (900
+#                           at least: radosgw refuses less) on $S3_STS_ENDPOINT only;
+#                           prints one line "ACCESS_KEY_ID SECRET_ACCESS_KEY SESSION_TOKEN"
 #   s3_request_log [GATEWAY] one line per request the gateway answered so far:
-#                           "METHOD PATH?QUERY STATUS USER" (USER "-" for an anonymous
-#                           request); GATEWAY is "plain" (default) or "sts"
+#                           "METHOD PATH?QUERY STATUS USER", USER being the user whose
+#                           signature was accepted ("rio"), "anonymous" for an unsigned
+#                           request, "-" for one refused in authentication; GATEWAY is
+#                           "plain" (default) or "sts". Only signed GET/HEAD, say:
+#                           s3_request_log | awk '$4 != "rio" || ($1 != "GET" && $1 != "HEAD")'
+#                           prints nothing
 #   s3_rss_kb               resident memory of the whole cluster, in KiB
 # Stopped by lib.sh's EXIT trap: the gateways, then the OSD, then the monitor, by PID
 # (in that order radosgw has no RADOS to wait for at shutdown).
 # Call start_s3 in the test's own shell (not in $(...)): its daemons are that shell's jobs.
+# shellcheck disable=SC2034 # the S3_* variables are for the scripts that source this one
 
 S3_REGION=${S3_REGION:-us-east-1}
 S3_HOST=s3.test
@@ -106,6 +112,7 @@ _s3_admin() {
 start_s3() {
     local bytes=${1:-$((256 << 20))} fsid uuid id mon_port lo
     require ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph curl python3 timeout
+    unset CEPH_ARGS # every command reads ./s3/ceph.conf and nothing else
     _s3_t0=$(( $(date +%s%N) / 1000000 ))
     S3_DIR=$T/s3
     mkdir -p "$S3_DIR"/{run,log,mon,osd}
@@ -164,6 +171,8 @@ osd objectstore = memstore
 memstore device bytes = $bytes
 [client]
 rgw dns name = $S3_HOST
+# level 1 logs beast's access line per request (s3_request_log)
+debug rgw = 1/5
 rgw init timeout = 30
 rgw enable gc threads = false
 rgw enable lc threads = false
@@ -210,7 +219,7 @@ CONF
 s3_path() { _s3_encode '[A-Za-z0-9._~/-]' "$1"; }
 s3_qvalue() { _s3_encode '[A-Za-z0-9._~-]' "$1"; }
 _s3_encode() {
-    local LC_ALL=C s=$2 out= c i
+    local LC_ALL=C s=$2 out='' c i
     for ((i = 0; i < ${#s}; i++)); do
         c=${s:i:1}
         # shellcheck disable=SC2053 # $1 is a pattern
@@ -257,21 +266,24 @@ s3_put_many() {
 s3_assume_role() {
     local body out sum f
     if [ ! -e "$S3_DIR/role.done" ]; then
-        _s3_admin caps add --uid=rio --caps='roles=*' >/dev/null &&
-        _s3_admin role create --role-name=rio-role --path=/ --assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/rio"]},"Action":["sts:AssumeRole"]}]}' >/dev/null &&
-        _s3_admin role-policy put --role-name=rio-role --policy-name=all --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]}]}' >/dev/null ||
-            { echo "s3: setting up the role failed: $(tail -2 "$S3_DIR/admin.err")" >&2; return 1; }
+        if ! { _s3_admin caps add --uid=rio --caps='roles=*' &&
+               _s3_admin role create --role-name=rio-role --path=/ --assume-role-policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["arn:aws:iam:::user/rio"]},"Action":["sts:AssumeRole"]}]}' &&
+               _s3_admin role-policy put --role-name=rio-role --policy-name=all --policy-doc='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::*"]}]}'
+             } >/dev/null; then
+            echo "s3: setting up the role failed: $(tail -2 "$S3_DIR/admin.err")" >&2
+            return 1
+        fi
         : > "$S3_DIR/role.done"
     fi
     body="Action=AssumeRole&DurationSeconds=$1&RoleArn=arn%3Aaws%3Aiam%3A%3A%3Arole%2Frio-role&RoleSessionName=rio&Version=2011-06-15"
     sum=$(printf %s "$body" | sha256sum)
-    out=$(S3_SERVICE=sts S3_PAYLOAD_SHA256=${sum%% *} S3_SESSION_TOKEN= \
+    out=$(S3_SERVICE=sts S3_PAYLOAD_SHA256=${sum%% *} S3_SESSION_TOKEN='' \
         s3_curl -d "$body" "$S3_STS_ENDPOINT/") || return 1
     for f in AccessKeyId SecretAccessKey SessionToken; do
         [[ $out == *"<$f>"* ]] || { echo "s3: AssumeRole failed: $out" >&2; return 1; }
     done
     for f in AccessKeyId SecretAccessKey SessionToken; do
-        f=${out#*<$f>}; printf '%s ' "${f%%</*}"
+        f=${out#*<"$f">}; printf '%s ' "${f%%</*}"
     done
     echo
 }

@@ -76,9 +76,13 @@ def put_many(endpoint, bucket, prefix, count, threads=8):
             body = (key + "\n").encode()
             path = "/%s/%s" % (bucket, key)
             h = sign("PUT", url.netloc, path, [], body, ak, sk, region, token=token)
-            conn.request("PUT", uri_encode(path, True), body=body, headers=h)
-            r = conn.getresponse()
-            answer = r.read()
+            try:
+                conn.request("PUT", uri_encode(path, True), body=body, headers=h)
+                r = conn.getresponse()
+                answer = r.read()
+            except OSError as e:
+                errors.append("PUT %s: %s" % (key, e))
+                return
             if r.status != 200:
                 errors.append("PUT %s: %d %s" % (key, r.status, answer[:300].decode(errors="replace")))
         conn.close()
