@@ -3,9 +3,9 @@
 #
 # Source it after tests/lib.sh. It provides:
 #   start_s3 [MEMSTORE_BYTES]  a monitor, one memstore OSD (data in RAM, default 256 MiB)
-#                           and two gateways; skips the script (exit 77) when a package is
-#                           missing, exits 1 with the daemons' last log lines when a step
-#                           does not finish in time. Sets:
+#                           and two gateways, in 2-4 s; skips the script (exit 77) when a
+#                           package is missing, exits 1 with the daemons' last log lines
+#                           when they are not up within $S3_START_TIMEOUT s (60). Sets:
 #     S3_ENDPOINT           http://127.0.0.1:PORT, the plain gateway (SigV4: a wrong secret
 #                           gets SignatureDoesNotMatch)
 #     S3_STS_ENDPOINT       http://127.0.0.1:PORT, the gateway with STS (AssumeRole, session
@@ -52,7 +52,7 @@ _S3_PIDS=()
 # _s3_fatal STEP: the step that failed and the last lines of every daemon's log; exit 1
 _s3_fatal() {
     local f
-    echo "FATAL: S3 server: $1 (after $(( $(date +%s%N) / 1000000 - _s3_t0 )) ms)"
+    echo "FATAL: S3 server: $1 (after $(( $(_s3_now_ms) - _s3_t0 )) ms)"
     for f in "$S3_DIR"/log/*.log "$S3_DIR"/*.out; do
         [ -s "$f" ] && { echo "--- $f"; tail -5 "$f"; }
     done
@@ -81,28 +81,34 @@ _s3_daemon() {
     at_exit "_s3_stop $!"
 }
 
-# _s3_wait_http NAME PORT PID: until the gateway answers (any HTTP status), 30 s at most
-_s3_wait_http() {
-    local i
-    for ((i = 0; i < 300; i++)); do
-        curl -s -o /dev/null -m 1 "http://127.0.0.1:$2/" && return 0
-        kill -0 "$3" 2>/dev/null || _s3_fatal "$1 exited"
-        sleep 0.1
-    done
-    _s3_fatal "$1 did not answer on port $2 within 30 s"
-}
+# _s3_now_ms / _s3_left: the clock, and the seconds start_s3 has left (at least 1)
+_s3_now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+_s3_left() { local l=$(( (_s3_deadline - $(_s3_now_ms)) / 1000 )); echo $(( l > 0 ? l : 1 )); }
 
-# _s3_wait_osd ID: until the OSD is up, 20 s at most. A gateway started earlier creates its
-# first pool while no OSD is up, and its first write then waits 5 s (an objecter tick) more.
-_s3_wait_osd() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        grep -q 'state: booting -> active' "$S3_DIR/log/osd.$1.log" 2>/dev/null && return 0
-        kill -0 "${_S3_PIDS[1]}" 2>/dev/null || _s3_fatal "ceph-osd exited"
+# _s3_wait WHAT PID CMD...: until CMD succeeds while daemon PID runs, within start_s3's time
+_s3_wait() {
+    local what=$1 pid=$2; shift 2
+    while [ "$(_s3_now_ms)" -lt "$_s3_deadline" ]; do
+        "$@" && return 0
+        kill -0 "$pid" 2>/dev/null || _s3_fatal "$what: the daemon exited"
         sleep 0.1
     done
-    _s3_fatal "the OSD was not up within 20 s"
+    _s3_fatal "$what: not within ${S3_START_TIMEOUT:-60} s"
 }
+# _s3_listening PID: sets _s3_port to the TCP port daemon PID listens on (a gateway binds
+# port 0, the kernel's choice: no other process can have taken it in between)
+_s3_listening() {
+    local inodes st local_addr inode
+    inodes=" $(find "/proc/$1/fd" -lname 'socket:*' -printf '%l\n' 2>/dev/null | tr -dc '0-9\n' | tr '\n' ' ')"
+    while read -r _ local_addr _ st _ _ _ _ _ inode _; do
+        [ "$st" = 0A ] && [[ $inodes == *" $inode "* ]] && { _s3_port=$((16#${local_addr##*:})); return 0; }
+    done < "/proc/$1/net/tcp"
+    return 1
+}
+_s3_http_up() { curl -s -o /dev/null -m 1 "http://127.0.0.1:$1/"; }
+# A gateway started before the OSD is up creates its first pool while no OSD can hold it,
+# and its first write then waits 5 s more (an objecter tick).
+_s3_osd_up() { grep -q 'state: booting -> active' "$S3_DIR/log/osd.$1.log" 2>/dev/null; }
 
 # _s3_admin ARGS...: radosgw-admin as client.admin (client.rgw's admin socket is the gateway's)
 _s3_admin() {
@@ -113,14 +119,13 @@ start_s3() {
     local bytes=${1:-$((256 << 20))} fsid uuid id mon_port lo
     require ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph curl python3 timeout
     unset CEPH_ARGS # every command reads ./s3/ceph.conf and nothing else
-    _s3_t0=$(( $(date +%s%N) / 1000000 ))
+    _s3_t0=$(_s3_now_ms)
+    _s3_deadline=$((_s3_t0 + ${S3_START_TIMEOUT:-60} * 1000))
     S3_DIR=$T/s3
     mkdir -p "$S3_DIR"/{run,log,mon,osd}
     fsid=$(cat /proc/sys/kernel/random/uuid)
     uuid=$(cat /proc/sys/kernel/random/uuid)
     mon_port=$(free_port)
-    S3_PORT=$(free_port)
-    S3_STS_PORT=$(free_port)
     # The OSD binds four messenger ports, the first free ones from this range (below the
     # kernel's ephemeral range, so no connection's local port takes one).
     lo=$((10000 + RANDOM % 20000))
@@ -182,32 +187,36 @@ rgw thread pool size = 64
 # tcp_nodelay: without it a kept-alive connection's ranged GET takes 40 ms (Nagle against
 # delayed ACKs) instead of 2 ms
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$S3_PORT tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:0 tcp_nodelay=1
 [client.rgw.sts]
-rgw frontends = beast endpoint=127.0.0.1:$S3_STS_PORT tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:0 tcp_nodelay=1
 rgw sts key = $(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 rgw s3 auth use sts = true
 CONF
     : > "$S3_DIR/keyring"
     monmaptool --create --addv a "[v2:127.0.0.1:$mon_port]" --fsid "$fsid" \
         "$S3_DIR/monmap" >"$S3_DIR/mkfs.out" 2>&1 || _s3_fatal "monmaptool failed"
-    timeout -k 2 20 ceph-mon -c "$S3_DIR/ceph.conf" --mkfs -i a --monmap "$S3_DIR/monmap" \
+    timeout -k 2 "$(_s3_left)" ceph-mon -c "$S3_DIR/ceph.conf" --mkfs -i a --monmap "$S3_DIR/monmap" \
         >>"$S3_DIR/mkfs.out" 2>&1 || _s3_fatal "ceph-mon --mkfs failed"
     _s3_daemon mon ceph-mon -i a
-    id=$(timeout -k 2 20 ceph -c "$S3_DIR/ceph.conf" --connect-timeout 15 osd new "$uuid" \
+    id=$(timeout -k 2 "$(_s3_left)" ceph -c "$S3_DIR/ceph.conf" osd new "$uuid" \
         2>>"$S3_DIR/mkfs.out") || _s3_fatal "the monitor did not answer 'ceph osd new'"
     mkdir -p "$S3_DIR/osd/$id"
-    timeout -k 2 20 ceph-osd -c "$S3_DIR/ceph.conf" -i "$id" --mkfs --osd-uuid "$uuid" \
+    timeout -k 2 "$(_s3_left)" ceph-osd -c "$S3_DIR/ceph.conf" -i "$id" --mkfs --osd-uuid "$uuid" \
         >>"$S3_DIR/mkfs.out" 2>&1 || _s3_fatal "ceph-osd --mkfs failed"
     _s3_daemon osd ceph-osd -i "$id"
-    _s3_wait_osd "$id"
+    _s3_wait "the OSD going up" "${_S3_PIDS[1]}" _s3_osd_up "$id"
     _s3_daemon rgw radosgw -n client.rgw
     _s3_daemon rgw.sts radosgw -n client.rgw.sts
-    _s3_wait_http "radosgw (plain)" "$S3_PORT" "${_S3_PIDS[2]}"
-    _s3_wait_http "radosgw (sts)" "$S3_STS_PORT" "${_S3_PIDS[3]}"
+    _s3_wait "radosgw listening" "${_S3_PIDS[2]}" _s3_listening "${_S3_PIDS[2]}"
+    S3_PORT=$_s3_port
+    _s3_wait "radosgw (STS) listening" "${_S3_PIDS[3]}" _s3_listening "${_S3_PIDS[3]}"
+    S3_STS_PORT=$_s3_port
+    _s3_wait "radosgw answering on $S3_PORT" "${_S3_PIDS[2]}" _s3_http_up "$S3_PORT"
+    _s3_wait "radosgw (STS) answering on $S3_STS_PORT" "${_S3_PIDS[3]}" _s3_http_up "$S3_STS_PORT"
     _s3_admin user create --uid=rio --display-name=rio --access-key="$S3_ACCESS_KEY" \
         --secret-key="$S3_SECRET_KEY" >/dev/null || _s3_fatal "radosgw-admin user create failed"
-    S3_START_MS=$(( $(date +%s%N) / 1000000 - _s3_t0 ))
+    S3_START_MS=$(( $(_s3_now_ms) - _s3_t0 ))
     S3_ENDPOINT=http://127.0.0.1:$S3_PORT
     S3_STS_ENDPOINT=http://127.0.0.1:$S3_STS_PORT
     S3_SERVICE=s3
