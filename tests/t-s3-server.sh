@@ -50,6 +50,9 @@ expect "unknown access key -> 403 InvalidAccessKeyId" 403 InvalidAccessKeyId \
     "$(S3_ACCESS_KEY=RIOTESTNOSUCHKEY0000 status "$URL" -r 0-99)"
 st=$(curl -sS -m 20 -o "$T/body" -w '%{http_code}' -r 0-99 "$URL")
 expect "unsigned -> 403 AccessDenied" 403 AccessDenied "$st"
+# (why the signature tests use the plain gateway)
+expect "on the STS gateway a wrong secret -> 403 AccessDenied" 403 AccessDenied \
+    "$(S3_SECRET_KEY=wrong-$S3_SECRET_KEY status "$S3_STS_ENDPOINT/$B/$(s3_path "$OBJ")" -r 0-99)"
 
 etag=$(s3_curl -I "$URL" | tr -d '\r' | sed -n 's/^[Ee][Tt]ag: *//p')
 if [ -n "$etag" ]; then ok "HEAD gives an ETag ($etag)"; else fail "HEAD gives an ETag"; fi
@@ -70,6 +73,9 @@ if read -r tak tsk ttok < <(s3_assume_role 900) && [ -n "${ttok:-}" ]; then
     st=$(S3_ACCESS_KEY=$tak S3_SECRET_KEY=$tsk status "$SURL" -r 0-99)
     if [ "$st" = 403 ]; then ok "temporary credentials without their token -> 403 $(s3_code)"
     else fail "temporary credentials without their token" "status $st"; fi
+    st=$(S3_ACCESS_KEY=$tak S3_SECRET_KEY=$tsk S3_SESSION_TOKEN=$ttok status "$URL" -r 0-99)
+    if [ "$st" = 403 ]; then ok "temporary credentials on the plain gateway -> 403 $(s3_code)"
+    else fail "temporary credentials on the plain gateway" "status $st"; fi
     st=$(S3_ACCESS_KEY=$tak S3_SECRET_KEY=wrong S3_SESSION_TOKEN=$ttok status "$SURL" -r 0-99)
     if [ "$st" = 403 ]; then ok "temporary credentials with a wrong secret -> 403 $(s3_code)"
     else fail "temporary credentials with a wrong secret" "status $st"; fi

@@ -161,8 +161,8 @@ mon max pg per osd = 1000
 mon data avail warn = 1
 mon data avail crit = 0
 client mount timeout = 15
-# a monitor proposes each change at once, not once a second (rgw creates its pools one by
-# one at start: 4 s instead of 10)
+# a monitor proposes each change at once, not once a second: a gateway's first start creates
+# its pools one after another, each waiting for a proposal (2 s in all instead of 12)
 paxos propose interval = 0.01
 paxos min wait = 0.001
 run dir = $S3_DIR/run
