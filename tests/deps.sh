@@ -5,7 +5,8 @@ set -eu
 pkgs=(build-essential libcurl4-openssl-dev curl nginx-light libnginx-mod-http-echo
       python3 qemu-utils qemu-system-x86 qemu-block-extra fio aria2 nbdkit libnbd-bin
       busybox-static cpio e2fsprogs sqlite3 clang libclang-rt-14-dev strace xz-utils
-      gzip tar)
+      gzip tar
+      ceph-mon ceph-osd radosgw) # the S3 test server (tests/s3/server.sh); nothing starts on install
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
