@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "object.h"
+#include "report.h"
 #include "shim.h"
 
 static int pass_close(int fd)
@@ -37,8 +38,10 @@ EXPORT int close(int fd)
         return pass_close(fd);
     struct vfile *v = fdtable_clear(fd);
     int rc = pass_close(fd);
-    if (v)
+    if (v) {
         vfile_unref(v);
+        report_file_closed();
+    }
     return rc;
 }
 
@@ -61,8 +64,10 @@ static int close_range_skipping(unsigned first, unsigned last, int flags)
             continue;
         }
         struct vfile *v = owner ? fdtable_clear((int)fd) : NULL;
-        if (v)
+        if (v) {
             vfile_unref(v);
+            report_file_closed();
+        }
     }
     if (from <= last && from >= first)
         return (int)syscall(SYS_close_range, from, last, flags);

@@ -22,6 +22,7 @@
 #include "path.h"
 #include "pool.h"
 #include "prefetch.h"
+#include "report.h"
 #include "shim.h"
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
@@ -33,10 +34,6 @@ bool shim_owns_state(void)
 {
     return (pid_t)syscall(SYS_getpid) == __atomic_load_n(&shim_pid, __ATOMIC_RELAXED);
 }
-
-/* Where REMOTEIO_STATS=1 prints: a copy of stderr taken at start-up, because programs
- * (coreutils among them) close stderr in their own exit handlers, which run first. */
-static int stats_fd = -1;
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int backend_state; /* 0 not started, 1 running, -1 failed; under start_lock */
@@ -62,6 +59,7 @@ int shim_start_backend(void)
             backend_state = -1;
         } else {
             __atomic_store_n(&backend_state, 1, __ATOMIC_RELEASE);
+            report_start();
         }
         shim_leave();
     }
@@ -148,6 +146,7 @@ static void atfork_child(void)
     object_atfork_child();
     prefetch_atfork_child();
     stdio_atfork_child();
+    report_atfork_child();
     if (start_lock_held)
         pthread_mutex_unlock(&start_lock);
     else
@@ -162,11 +161,7 @@ __attribute__((constructor(101))) static void shim_constructor(void)
     config_load();
     if (log_file_descriptor() > 2) /* survives programs closing all fds */
         fdtable_mark_internal(log_set_descriptor(fdtable_move_high(log_file_descriptor(), true)));
-    if (config.stats && strcmp(config.stats, "-") == 0) {
-        stats_fd = fdtable_move_high((int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3), true);
-        if (stats_fd >= 0)
-            fdtable_mark_internal(stats_fd);
-    }
+    report_init();
     if (config.nmaps > 0) {
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         struct vfile_inherited found[256];
@@ -183,19 +178,5 @@ __attribute__((constructor(101))) static void shim_constructor(void)
 
 __attribute__((destructor)) static void shim_destructor(void)
 {
-    int saved = errno;
-    if (!config.stats)
-        return;
-    if (strcmp(config.stats, "-") == 0) {
-        if (stats_fd >= 0)
-            object_print_stats(stats_fd);
-    } else {
-        int fd = (int)syscall(SYS_openat, AT_FDCWD, config.stats,
-                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            object_print_stats(fd);
-            syscall(SYS_close, fd);
-        }
-    }
-    errno = saved;
+    report_at_exit();
 }

@@ -48,7 +48,6 @@ ssize_t vfile_read(struct vfile *v, void *buf, size_t len);
 int64_t vfile_claim(struct vfile *v, size_t len);
 void vfile_settle(struct vfile *v, int64_t pos, size_t len, ssize_t used);
 int64_t vfile_lseek(struct vfile *v, int64_t offset, int whence);
-int64_t vfile_offset(const struct vfile *v);
 int vfile_status_flags(const struct vfile *v);
 void vfile_set_status_flags(struct vfile *v, int flags);
 
