@@ -1,10 +1,11 @@
-/* init.c: start-up, fork and exit.
+/* init.c: the process lifecycle (start-up, fork, exit) and the one decision whether a
+ * path is virtual (vpath_match).
  *
  * The constructor fills the table of real functions and reads the configuration, which
  * is all the fast path needs.  libcurl (loaded then, see libcurl.h) and the cache start
  * on the first virtual open: a program that never touches a virtual file pays nothing
- * more.  Descriptors inherited
- * across exec are re-attached at start-up.  At fork, every lock of the shim is taken in
+ * more.  Descriptors inherited across exec are re-attached at start-up.  At exit the
+ * statistics are written (report.h).  At fork, every lock of the shim is taken in
  * a fixed order, so the child gets them in a consistent state and rebuilds what threads
  * it needs lazily.
  */

@@ -4,7 +4,10 @@
  *
  * Objects are reference-counted: by open files (vfile), queued readahead and readers in
  * progress.  An object nobody holds lingers for a few seconds in the registry (programs
- * like qemu open the same image several times in a row) and is then freed. */
+ * like qemu open the same image several times in a row) and is then freed.
+ *
+ * Errors: NULL or -1 with errno (ENOENT, EACCES, EIO, ESTALE); the cause is logged
+ * where it happened (http.c), once. */
 #ifndef REMOTEIO_OBJECT_H
 #define REMOTEIO_OBJECT_H
 

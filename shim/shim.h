@@ -1,6 +1,9 @@
 /* shim.h: what every hook file shares: the export marker, start-up, the guard that lets
  * the shim's own libc calls (and libcurl's) pass straight through, and the one place that
- * decides whether a path is virtual. */
+ * decides whether a path is virtual.
+ *
+ * Errors: hooks fail as libc would, -1 (or NULL) with errno, and keep errno as it was
+ * when they succeed. */
 #ifndef REMOTEIO_SHIM_H
 #define REMOTEIO_SHIM_H
 

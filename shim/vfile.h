@@ -11,7 +11,9 @@
  * memfd named after the socket inode, held by the shim as one of its own descriptors and
  * mapped shared: a forked child shares the offset with its parent as the kernel would,
  * and a program exec'd with the shim finds the record and the descriptors that name it,
- * and re-attaches. */
+ * and re-attaches.
+ *
+ * Errors: -1 (or NULL) with errno, as the matching system call would set it. */
 #ifndef REMOTEIO_VFILE_H
 #define REMOTEIO_VFILE_H
 
