@@ -12,9 +12,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hooks_stdio.h"
 #include "object.h"
 #include "report.h"
 #include "shim.h"
+#include "vfd.h"
 
 static int pass_close(int fd)
 {
@@ -34,15 +36,7 @@ EXPORT int close(int fd)
         fdtable_unmark_internal(fd);
         return pass_close(fd);
     }
-    if (!shim_owns_state())
-        return pass_close(fd);
-    struct vfile *v = fdtable_clear(fd);
-    int rc = pass_close(fd);
-    if (v) {
-        vfile_unref(v);
-        report_file_closed();
-    }
-    return rc;
+    return vfd_close(fd);
 }
 
 /* Closes [first, last] but the shim's own descriptors, dropping the vfiles in it. */

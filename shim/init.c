@@ -1,5 +1,4 @@
-/* init.c: the process lifecycle (start-up, fork, exit) and the one decision whether a
- * path is virtual (vpath_match).
+/* init.c: the process lifecycle: start-up, fork and exit.
  *
  * The constructor fills the table of real functions and reads the configuration, which
  * is all the fast path needs.  libcurl (loaded then, see libcurl.h) and the cache start
@@ -20,7 +19,6 @@
 #include "cache.h"
 #include "log.h"
 #include "object.h"
-#include "path.h"
 #include "pool.h"
 #include "prefetch.h"
 #include "report.h"
@@ -71,41 +69,6 @@ int shim_start_backend(void)
     return ok;
 }
 
-bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err)
-{
-    *err = 0;
-    if (config.nmaps == 0 || path == NULL || shim_depth > 0)
-        return false;
-    if (path[0] != '/' && dirfd != AT_FDCWD && !fd_is_plain(dirfd) && !fd_is_internal(dirfd)) {
-        *err = ENOTDIR; /* relative to a virtual file */
-        return true;
-    }
-    /* The common case first: an absolute path already in normal form that no mapping
-     * covers is decided without copying it. */
-    size_t len = strlen(path);
-    if (len > 0 && path[len - 1] != '/' && path_is_normal(path) &&
-        !config_match(&config, path, NULL))
-        return false;
-    int saved = errno;
-    int rc = path_resolve(dirfd, path, v->norm, sizeof v->norm);
-    errno = saved;
-    if (rc < 0)
-        return false;
-    v->map = config_match(&config, v->norm, &v->rest);
-    if (v->map) {
-        /* "/remote/f/" or "/remote/f/." names a directory, which a file is not. */
-        size_t n = strlen(path);
-        if (n == 0 || path[n - 1] == '/' || (n >= 2 && strcmp(path + n - 2, "/.") == 0))
-            *err = ENOTDIR;
-    }
-    return v->map != NULL;
-}
-
-char *vpath_url(const struct vpath *v)
-{
-    return v->map->prefix ? url_append_path(v->map->url, v->rest) : strdup(v->map->url);
-}
-
 /* start_lock may be held across dlopen(libcurl), whose libraries' constructors may
  * register fork handlers: waiting for it here could deadlock on libcs that run prepare
  * handlers under their own lock.  It is taken only if free; a child forked while another
@@ -115,7 +78,6 @@ static bool start_lock_held;
 static void atfork_prepare(void)
 {
     start_lock_held = pthread_mutex_trylock(&start_lock) == 0;
-    stdio_atfork_prepare();
     object_atfork_prepare();
     prefetch_atfork_prepare();
     cache_atfork_prepare();
@@ -132,7 +94,6 @@ static void atfork_parent(void)
     cache_atfork_parent();
     prefetch_atfork_parent();
     object_atfork_parent();
-    stdio_atfork_parent();
     if (start_lock_held)
         pthread_mutex_unlock(&start_lock);
 }
@@ -146,12 +107,18 @@ static void atfork_child(void)
     cache_atfork_child();
     object_atfork_child();
     prefetch_atfork_child();
-    stdio_atfork_child();
     report_atfork_child();
     if (start_lock_held)
         pthread_mutex_unlock(&start_lock);
     else
         pthread_mutex_init(&start_lock, NULL); /* held by a thread that is not here */
+}
+
+/* A descriptor re-attached at start-up.  stdio looks at descriptor 0 itself, in its own
+ * constructor, which runs after this one (hooks_stdio.c). */
+static void adopted(int fd)
+{
+    (void)fd;
 }
 
 __attribute__((constructor(101))) static void shim_constructor(void)
@@ -170,7 +137,7 @@ __attribute__((constructor(101))) static void shim_constructor(void)
         if (n > 0 && shim_start_backend() == 0) {
             shim_enter();
             for (int i = 0; i < n; i++)
-                vfile_adopt(&found[i], stdio_descriptor_changed);
+                vfile_adopt(&found[i], adopted);
             shim_leave();
         }
     }
