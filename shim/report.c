@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -23,7 +24,8 @@
 static int stderr_copy = -1; /* where REMOTEIO_STATS=1 writes */
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t report_wake;
-static bool thread_running; /* the interval thread exists (in this process) */
+static bool thread_running; /* the interval thread exists (in this process)... */
+static pthread_t thread;    /* ...and is this one */
 static bool exiting;        /* the final lines are written: the thread stops */
 
 void report_init(void)
@@ -77,11 +79,8 @@ static void start_thread_locked(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    if (pthread_create(&t, NULL, interval_thread, NULL) == 0) {
-        pthread_detach(t);
+    if (pthread_create(&thread, NULL, interval_thread, NULL) == 0)
         thread_running = true;
-    }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
@@ -112,6 +111,7 @@ void report_at_exit(void)
         return;
     int saved = errno;
     pthread_mutex_lock(&report_lock);
+    bool join = thread_running && !exiting;
     if (!exiting) {
         exiting = true;
         if (thread_running)
@@ -119,6 +119,13 @@ void report_at_exit(void)
         write_lines(true);
     }
     pthread_mutex_unlock(&report_lock);
+    /* The thread ends at once (it only waits or writes under the lock): let it end before
+     * the process does, bounded all the same. */
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 1;
+    if (join)
+        pthread_timedjoin_np(thread, NULL, &until);
     errno = saved;
 }
 

@@ -42,6 +42,28 @@ for i in range(2):
         f.read()
         time.sleep(0.7)'
 
+# Threads reading while the interval thread writes, and forked children (each with its
+# own interval thread) that open the file themselves: every read right, every process's
+# figures written.  preader is built with the shim's sanitizer, so this case also runs
+# under make tsan (whose runtime must be told that a child may start threads).
+PREADER=$(preader_path)
+rm -f "$T/sp"
+timeout -k 5 60 env LD_PRELOAD="$SHIM" REMOTEIO_STATS="$T/sp" REMOTEIO_STATS_INTERVAL=100ms \
+    TSAN_OPTIONS="${TSAN_OPTIONS:+$TSAN_OPTIONS:}die_after_fork=0" \
+    "$PREADER" -t 4 -p 3 -F -m seq -w 1 -c "$W/f" /remote/f >"$T/out" 2>"$T/err"
+rc=$?
+procs=$(grep '^remoteio: stats path=/remote/f ' "$T/sp" 2>/dev/null | grep -c " bytes_served=$SIZE ")
+[ $rc -eq 0 ] && [ "$procs" -ge 3 ] &&
+    ok "3 processes x 4 threads at a 100 ms interval: reads right, $procs lines with bytes_served=$SIZE" ||
+    fail "threads and processes" "rc=$rc, $procs full lines: $(head -3 "$T/err")"
+
+# Programs that are not built with the sanitizer cannot start threads under TSan.
+if ldd "${SHIM##* }" 2>/dev/null | grep -q libtsan; then
+    echo "# a ThreadSanitizer build: the cases with python3 and fio are left out"
+    finish
+    exit
+fi
+
 # Without an interval, os._exit writes nothing (no destructor runs): what the knob is for.
 rm -f "$T/s0"
 py "$READ_CLOSE_EXIT" REMOTEIO_STATS="$T/s0"
