@@ -1,8 +1,8 @@
 /* hooks_stdio.c: stdio streams on virtual files.  glibc's fopen opens through its own
  * internal open, which no hook sees, so a virtual path gets a stream of ours: a
  * fopencookie FILE whose read, seek and close go through vfd.h (never through the
- * exported hooks).  fileno() on it gives
- * the virtual descriptor, so fstat(fileno(f)) works as usual. */
+ * exported hooks).  fileno() on it gives the virtual descriptor, so fstat(fileno(f))
+ * works as usual. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
