@@ -17,7 +17,9 @@
  * Locking: one mutex guards the table, the LRU list and every chunk's state and pins; it
  * is held for memory work only.  Network I/O and copies happen with the chunk pinned and
  * the lock released.  One condition variable announces every state change.
- */
+ *
+ * Errors: cache_read returns -1 with errno (EIO, ESTALE, ETIMEDOUT...), a source's fetch
+ * 0 or a negative errno; readahead never fails, it fetches less. */
 #ifndef REMOTEIO_CACHE_H
 #define REMOTEIO_CACHE_H
 

@@ -1,5 +1,7 @@
 /* clock.h: the one clock every deadline in the shim is measured on (CLOCK_MONOTONIC, in
- * milliseconds), and condition variables that wait on it. */
+ * milliseconds), and condition variables that wait on it.
+ *
+ * Errors: none; the clock cannot fail. */
 #ifndef REMOTEIO_CLOCK_H
 #define REMOTEIO_CLOCK_H
 

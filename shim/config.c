@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <strings.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -31,20 +32,173 @@
 
 struct config config;
 
+/* The knob table, from the lists in config.h. */
+enum knob_kind { KIND_COUNT, KIND_SIZE, KIND_POW2, KIND_MS, KIND_INTERVAL, KIND_BOOL, KIND_LEVEL,
+                 KIND_PATH, KIND_STATS };
+
+struct knob {
+    const char *name;
+    enum knob_kind kind;
+    size_t offset;  /* in struct map_options when map_opt >= 0, else in struct config */
+    uint64_t min, max;
+    const char *dflt;
+    int map_opt;    /* MAP_OPT_name, or -1 for a knob mappings cannot set */
+};
+
+static const struct knob knobs[] = {
+#define MAP_KNOB(name, field, kind, min, max, dflt)                                          \
+    { #name, KIND_##kind, offsetof(struct map_options, field), min, max, dflt, MAP_OPT_##name },
+    MAP_OPTIONS(MAP_KNOB)
+#undef MAP_KNOB
+#define GLOBAL_KNOB(name, field, kind, min, max, dflt)                                       \
+    { #name, KIND_##kind, offsetof(struct config, field), min, max, dflt, -1 },
+    CONFIG_KNOBS(GLOBAL_KNOB)
+#undef GLOBAL_KNOB
+};
+#define NKNOBS (sizeof knobs / sizeof *knobs)
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static const struct knob *knob_named(const char *name)
+{
+    for (size_t i = 0; i < NKNOBS; i++)
+        if (strcmp(knobs[i].name, name) == 0)
+            return &knobs[i];
+    return NULL;
+}
+
+/* Where knob k lives in c. */
+static void *knob_field(struct config *c, const struct knob *k)
+{
+    return (k->map_opt >= 0 ? (char *)&c->defaults : (char *)c) + k->offset;
+}
+
+static int set_string(char **field, const char *value)
+{
+    char *copy = *value ? strdup(value) : NULL;
+    if (*value && !copy)
+        return -1;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+/* Parses value as knob k into *field; 0, or -1 with *field untouched. */
+static int knob_parse(const struct knob *k, void *field, const char *value)
+{
+    uint64_t v = 0;
+    bool b;
+    switch (k->kind) {
+    case KIND_COUNT:
+        if (parse_uint(value, &v) < 0 || v < k->min || v > k->max)
+            return -1;
+        *(unsigned *)field = (unsigned)v;
+        return 0;
+    case KIND_SIZE:
+    case KIND_POW2:
+        /* A POW2 is a power of two, so that chunk arithmetic is shifts. */
+        if (parse_size(value, &v) < 0 || v < k->min || v > k->max ||
+            (k->kind == KIND_POW2 && (v & (v - 1)) != 0))
+            return -1;
+        *(uint64_t *)field = v;
+        return 0;
+    case KIND_INTERVAL:
+        if (parse_bool(value, &b) == 0 && !b) {
+            *(uint64_t *)field = 0;
+            return 0;
+        }
+        __attribute__((fallthrough)); /* otherwise a duration */
+    case KIND_MS:
+        if (parse_duration_ms(value, &v) < 0 || v < k->min || v > k->max)
+            return -1;
+        *(uint64_t *)field = v;
+        return 0;
+    case KIND_BOOL:
+        if (parse_bool(value, &b) < 0)
+            return -1;
+        *(bool *)field = b;
+        return 0;
+    case KIND_LEVEL:
+        for (int i = 0; i < 4; i++)
+            if (strcasecmp(value, level_names[i]) == 0) {
+                *(int *)field = i;
+                return 0;
+            }
+        return -1;
+    case KIND_PATH:
+        return set_string(field, value);
+    case KIND_STATS:
+        if (parse_bool(value, &b) == 0)
+            return set_string(field, b ? "-" : "");
+        return set_string(field, value);
+    }
+    return -1;
+}
+
+/* The value of knob k at field as the config file would spell it, into buf. */
+static void knob_format(const struct knob *k, const void *field, char *buf, size_t cap)
+{
+    static const char units[] = "KMGT";
+    uint64_t v;
+    const char *str;
+    switch (k->kind) {
+    case KIND_COUNT:
+        snprintf(buf, cap, "%u", *(const unsigned *)field);
+        return;
+    case KIND_SIZE:
+    case KIND_POW2:
+        v = *(const uint64_t *)field;
+        int u = 0;
+        while (u < 4 && v >= 1024 && v % 1024 == 0) {
+            v /= 1024;
+            u++;
+        }
+        snprintf(buf, cap, u ? "%llu%c" : "%llu", (unsigned long long)v, units[u - (u > 0)]);
+        return;
+    case KIND_MS:
+    case KIND_INTERVAL:
+        v = *(const uint64_t *)field;
+        if (v == 0)
+            snprintf(buf, cap, "off");
+        else
+            snprintf(buf, cap, v % 1000 ? "%llums" : "%llus",
+                     (unsigned long long)(v % 1000 ? v : v / 1000));
+        return;
+    case KIND_BOOL:
+        snprintf(buf, cap, "%d", *(const bool *)field);
+        return;
+    case KIND_LEVEL:
+        snprintf(buf, cap, "%s", level_names[*(const int *)field & 3]);
+        return;
+    case KIND_PATH:
+    case KIND_STATS:
+        str = *(char *const *)field;
+        if (k->kind == KIND_STATS)
+            str = !str ? "off" : strcmp(str, "-") == 0 ? "1" : str;
+        snprintf(buf, cap, "%s", str ? str : "");
+        return;
+    }
+}
+
 void config_defaults(struct config *c)
 {
     memset(c, 0, sizeof *c);
-    c->connections = 64;
-    c->stream_requests = 8;
-    c->chunk_size = 64 << 10;
-    c->cache_size = 256 << 20;
-    c->connect_timeout_ms = 5000;
-    c->defaults.timeout_ms = 10000;
-    c->defaults.deadline_ms = 60000;
-    c->defaults.readahead = 64 << 20;
-    c->defaults.retries = 5;
-    c->log_level = LOG_WARN;
-    c->direct = true;
+    for (size_t i = 0; i < NKNOBS; i++)
+        knob_parse(&knobs[i], knob_field(c, &knobs[i]), knobs[i].dflt);
+}
+
+size_t config_describe(const struct config *c, char *buf, size_t cap)
+{
+    size_t len = 0;
+    if (cap)
+        buf[0] = '\0';
+    for (size_t i = 0; i < NKNOBS && len + 1 < cap; i++) {
+        char value[256];
+        knob_format(&knobs[i], knob_field((struct config *)c, &knobs[i]), value, sizeof value);
+        int n = snprintf(buf + len, cap - len, "%s%s=%s", i ? " " : "", knobs[i].name, value);
+        len = n < 0 ? len : len + (size_t)n < cap ? len + (size_t)n : cap - 1;
+    }
+    return len;
 }
 
 static char *trim(char *s)
@@ -213,124 +367,43 @@ int config_parse_map(struct config *c, const char *text, const char *source)
 static int set_map_option(struct map_options *o, unsigned *set, const char *key,
                           const char *value)
 {
-    uint64_t v;
-    if (strcmp(key, "timeout") == 0 && parse_duration_ms(value, &v) == 0 && v > 0 &&
-        v <= 3600000) {
-        o->timeout_ms = v;
-        *set |= MAP_OPT_TIMEOUT;
-    } else if (strcmp(key, "deadline") == 0 && parse_duration_ms(value, &v) == 0 && v > 0 &&
-               v <= 86400000) {
-        o->deadline_ms = v;
-        *set |= MAP_OPT_DEADLINE;
-    } else if (strcmp(key, "readahead") == 0 && parse_size(value, &v) == 0 &&
-               v <= (1ULL << 32)) {
-        o->readahead = v;
-        *set |= MAP_OPT_READAHEAD;
-    } else if (strcmp(key, "retries") == 0 && parse_uint(value, &v) == 0 && v <= 100) {
-        o->retries = (unsigned)v;
-        *set |= MAP_OPT_RETRIES;
-    } else {
+    const struct knob *k = knob_named(key);
+    if (!k || k->map_opt < 0 || knob_parse(k, (char *)o + k->offset, value) < 0)
         return -1;
-    }
+    *set |= 1u << k->map_opt;
     return 0;
 }
 
 struct map_options config_mapping_options(const struct config *c, const struct mapping *m)
 {
     struct map_options o = c->defaults;
-    if (m->opt_set & MAP_OPT_TIMEOUT)
-        o.timeout_ms = m->opt.timeout_ms;
-    if (m->opt_set & MAP_OPT_DEADLINE)
-        o.deadline_ms = m->opt.deadline_ms;
-    if (m->opt_set & MAP_OPT_READAHEAD)
-        o.readahead = m->opt.readahead;
-    if (m->opt_set & MAP_OPT_RETRIES)
-        o.retries = m->opt.retries;
+#define TAKE_OPTION(name, field, kind, min, max, dflt)                                       \
+    if (m->opt_set & (1u << MAP_OPT_##name))                                                 \
+        o.field = m->opt.field;
+    MAP_OPTIONS(TAKE_OPTION)
+#undef TAKE_OPTION
     return o;
 }
 
 int config_set(struct config *c, const char *key, const char *value, const char *source)
 {
-    uint64_t v;
-    bool b;
-    int ok = -1;
-    if (strcmp(key, "connections") == 0) {
-        if (parse_uint(value, &v) == 0 && v >= 1 && v <= 1024) {
-            c->connections = (unsigned)v;
-            ok = 0;
-        }
-    } else if (strcmp(key, "stream_requests") == 0) {
-        if (parse_uint(value, &v) == 0 && v >= 1 && v <= 64) {
-            c->stream_requests = (unsigned)v;
-            ok = 0;
-        }
-    } else if (strcmp(key, "chunk_size") == 0) {
-        /* A power of two between 4 KiB and 16 MiB, so chunk arithmetic is shifts. */
-        if (parse_size(value, &v) == 0 && v >= 4096 && v <= (16 << 20) && (v & (v - 1)) == 0) {
-            c->chunk_size = v;
-            ok = 0;
-        }
-    } else if (strcmp(key, "cache_size") == 0) {
-        if (parse_size(value, &v) == 0 && v >= (1 << 20) && v <= (1ULL << 40)) {
-            c->cache_size = v;
-            ok = 0;
-        }
-    } else if (strcmp(key, "connect_timeout") == 0) {
-        if (parse_duration_ms(value, &v) == 0 && v > 0 && v <= 3600000) {
-            c->connect_timeout_ms = v;
-            ok = 0;
-        }
-    } else if (strcmp(key, "log") == 0) {
-        static const char *const levels[] = { "error", "warn", "info", "debug" };
-        for (int i = 0; i < 4; i++)
-            if (strcasecmp(value, levels[i]) == 0) {
-                c->log_level = i;
-                ok = 0;
-            }
-    } else if (strcmp(key, "log_file") == 0) {
-        free(c->log_file);
-        c->log_file = strdup(value);
-        ok = 0;
-    } else if (strcmp(key, "stats") == 0) {
-        free(c->stats);
-        c->stats = NULL;
-        ok = 0;
-        if (parse_bool(value, &b) == 0) {
-            if (b)
-                c->stats = strdup("-");
-        } else if (*value) {
-            c->stats = strdup(value);
-        }
-    } else if (strcmp(key, "insecure") == 0) {
-        if (parse_bool(value, &b) == 0) {
-            c->insecure = b;
-            ok = 0;
-        }
-    } else if (strcmp(key, "direct") == 0) {
-        if (parse_bool(value, &b) == 0) {
-            c->direct = b;
-            ok = 0;
-        }
-    } else if (strcmp(key, "allow_unversioned") == 0) {
-        if (parse_bool(value, &b) == 0) {
-            c->allow_unversioned = b;
-            ok = 0;
-        }
-    } else if (strcmp(key, "timeout") == 0 || strcmp(key, "deadline") == 0 ||
-               strcmp(key, "readahead") == 0 || strcmp(key, "retries") == 0) {
-        unsigned ignored = 0;
-        ok = set_map_option(&c->defaults, &ignored, key, value);
-    } else if (quotable_name(key)) {
-        log_error("%s: unknown option '%s'; ignored", source, key);
-        return -1;
-    } else {
-        log_error("%s: expected 'name = value' or 'map VIRTUAL URL' (line not shown: no "
-                  "name before '='); ignored", source);
+    const struct knob *k = knob_named(key);
+    if (!k) {
+        if (!source)
+            return -1;
+        if (quotable_name(key))
+            log_error("%s: unknown option '%s'; ignored", source, key);
+        else
+            log_error("%s: expected 'name = value' or 'map VIRTUAL URL' (line not shown: no "
+                      "name before '='); ignored", source);
         return -1;
     }
-    if (ok < 0) /* the value is not shown: it may be a secret in the wrong place */
-        log_error("%s: invalid value for %s; default kept", source, key);
-    return ok;
+    if (knob_parse(k, knob_field(c, k), value) < 0) {
+        if (source) /* the value is not shown: it may be a secret in the wrong place */
+            log_error("%s: invalid value for %s; default kept", source, key);
+        return -1;
+    }
+    return 0;
 }
 
 static int parse_map_statement(struct config *c, char *args, const char *where)
@@ -459,10 +532,6 @@ static char *read_small_file(const char *path)
 
 void config_load(void)
 {
-    static const char *const knobs[] = { "connections", "stream_requests", "chunk_size",
-                                         "cache_size", "connect_timeout", "timeout", "deadline",
-                                         "readahead", "retries", "log", "log_file",
-                                         "stats", "insecure", "direct", "allow_unversioned" };
     config_defaults(&config);
     /* The log level first, so that problems below are reported as the user asked. */
     const char *lv = getenv("REMOTEIO_LOG");
@@ -482,20 +551,25 @@ void config_load(void)
             log_error("REMOTEIO_CONFIG: cannot read %s: %s", shown, strerror(errno));
         }
     }
-    for (size_t i = 0; i < sizeof knobs / sizeof *knobs; i++) {
+    for (size_t i = 0; i < NKNOBS; i++) {
         char name[64] = "REMOTEIO_";
         size_t n = strlen(name);
-        for (const char *k = knobs[i]; *k && n < sizeof name - 1; k++)
+        for (const char *k = knobs[i].name; *k && n < sizeof name - 1; k++)
             name[n++] = (char)toupper((unsigned char)*k);
         name[n] = '\0';
         const char *v = getenv(name);
         if (v)
-            config_set(&config, knobs[i], v, name);
+            config_set(&config, knobs[i].name, v, name);
     }
     const char *map = getenv("REMOTEIO_MAP");
     if (map)
         config_parse_map(&config, map, "REMOTEIO_MAP");
     log_init(config.log_level, config.log_file);
+    if (log_threshold >= LOG_DEBUG) {
+        char line[2048];
+        config_describe(&config, line, sizeof line);
+        log_debug("config %s; %zu mapping%s", line, config.nmaps, config.nmaps == 1 ? "" : "s");
+    }
 }
 
 void config_free(struct config *c)
@@ -505,8 +579,9 @@ void config_free(struct config *c)
         free(c->maps[i].url);
     }
     free(c->maps);
-    free(c->log_file);
-    free(c->stats);
+    for (size_t i = 0; i < NKNOBS; i++)
+        if (knobs[i].kind == KIND_PATH || knobs[i].kind == KIND_STATS)
+            free(*(char **)knob_field(c, &knobs[i]));
     memset(c, 0, sizeof *c);
 }
 

@@ -2,8 +2,9 @@
  * knobs.  Filled once at start-up from REMOTEIO_CONFIG (a file) and then the environment
  * (which wins), read-only afterwards, so readers take no lock.
  *
- * A bad entry is reported with one line naming its source and disabled; nothing here
- * ever stops the host program. */
+ * Errors: a bad entry or value is reported with one log line naming its source and is
+ * disabled (the default kept); the parse functions return how many were rejected, or -1.
+ * Nothing here ever stops the host program. */
 #ifndef REMOTEIO_CONFIG_H
 #define REMOTEIO_CONFIG_H
 
@@ -11,12 +12,53 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Options a mapping may override (config file: `map VIRT URL key=value...`). */
+/* Every knob is declared once, here: X(name, field, kind, min, max, default).
+ *   name     the config-file key; REMOTEIO_ and its upper case is the environment variable
+ *   field    where it lives (in struct map_options for MAP_OPTIONS, struct config else)
+ *   kind     COUNT (unsigned), SIZE (bytes, K/M/G/T), POW2 (a SIZE that is a power of
+ *            two), MS (a duration), INTERVAL (a duration, or off), BOOL, LEVEL (log
+ *            level), PATH (a file name, or empty), STATS (off, 1 for stderr, or a file)
+ *   min,max  the accepted range of a number
+ *   default  text parsed like a user's value at start-up
+ * The struct fields, the parser, the environment names and the debug line that lists the
+ * effective values all follow from these lists; README.md, remoteio(1) and
+ * config/knobs.conf are checked against them (tests/t-knobs.sh). */
+
+/* Options a mapping may override (config file: `map VIRT URL key=value...`); their
+ * global defaults are knobs too. */
+#define MAP_OPTIONS(X)                                                                      \
+    X(timeout, timeout_ms, MS, 1, 3600000, "10s")       /* a request making no progress */  \
+    X(deadline, deadline_ms, MS, 1, 86400000, "60s")    /* a whole read fails with EIO */   \
+    X(readahead, readahead, SIZE, 0, 1ULL << 32, "64M") /* window of one stream */          \
+    X(retries, retries, COUNT, 0, 100, "5")             /* further attempts */
+
+#define CONFIG_KNOBS(X)                                                                     \
+    X(connections, connections, COUNT, 1, 1024, "64")   /* requests in flight per process */\
+    X(stream_requests, stream_requests, COUNT, 1, 64, "8") /* readahead ones per stream */  \
+    X(chunk_size, chunk_size, POW2, 4096, 16 << 20, "64K") /* cache unit, smallest fetch */ \
+    X(cache_size, cache_size, SIZE, 1 << 20, 1ULL << 40, "256M") /* hard memory limit */    \
+    X(connect_timeout, connect_timeout_ms, MS, 1, 3600000, "5s")                            \
+    X(log, log_level, LEVEL, 0, 3, "warn")                                                  \
+    X(log_file, log_file, PATH, 0, 0, "")               /* empty: stderr */                 \
+    X(stats, stats, STATS, 0, 0, "off")                 /* NULL off, "-" stderr, a file */  \
+    X(stats_interval, stats_interval_ms, INTERVAL, 100, 86400000, "off") /* 0: at exit */   \
+    X(insecure, insecure, BOOL, 0, 1, "0")              /* skip TLS verification */         \
+    X(direct, direct, BOOL, 0, 1, "1")                  /* bodies straight into the cache */\
+    X(allow_unversioned, allow_unversioned, BOOL, 0, 1, "0") /* no ETag nor Last-Modified */
+
+#define KNOB_TYPE_COUNT unsigned
+#define KNOB_TYPE_SIZE uint64_t
+#define KNOB_TYPE_POW2 uint64_t
+#define KNOB_TYPE_MS uint64_t
+#define KNOB_TYPE_INTERVAL uint64_t
+#define KNOB_TYPE_BOOL bool
+#define KNOB_TYPE_LEVEL int
+#define KNOB_TYPE_PATH char *
+#define KNOB_TYPE_STATS char *
+#define KNOB_FIELD(name, field, kind, min, max, dflt) KNOB_TYPE_##kind field;
+
 struct map_options {
-    uint64_t timeout_ms;  /* a request making no progress this long is abandoned */
-    uint64_t deadline_ms; /* a whole read fails with EIO after this long */
-    uint64_t readahead;   /* largest readahead window of one stream, bytes */
-    unsigned retries;     /* further attempts after a failed request */
+    MAP_OPTIONS(KNOB_FIELD)
 };
 
 struct mapping {
@@ -25,26 +67,20 @@ struct mapping {
     bool prefix;
     char *url;       /* for a prefix, ends with '/' */
     struct map_options opt; /* the options the mapping set itself... */
-    unsigned opt_set;       /* ...and which ones (MAP_OPT_* bits); the rest are defaults */
+    unsigned opt_set;       /* ...and which ones (1 << MAP_OPT_name); the rest are defaults */
 };
 
-enum { MAP_OPT_TIMEOUT = 1, MAP_OPT_DEADLINE = 2, MAP_OPT_READAHEAD = 4, MAP_OPT_RETRIES = 8 };
+enum {
+#define MAP_OPT_INDEX(name, field, kind, min, max, dflt) MAP_OPT_##name,
+    MAP_OPTIONS(MAP_OPT_INDEX)
+#undef MAP_OPT_INDEX
+};
 
 struct config {
     struct mapping *maps;
     size_t nmaps;
-    unsigned connections;        /* most requests in flight per process */
-    unsigned stream_requests;    /* readahead requests in flight per stream */
-    uint64_t chunk_size;         /* cache unit and smallest fetch */
-    uint64_t cache_size;         /* memory cache, hard limit including in-flight buffers */
-    uint64_t connect_timeout_ms;
     struct map_options defaults; /* what a mapping gets unless it says otherwise */
-    int log_level;
-    char *log_file;
-    char *stats;                 /* NULL: off; "-": stderr; else a file to append to */
-    bool insecure;               /* skip TLS verification (REMOTEIO_INSECURE) */
-    bool direct;                 /* bodies straight into the cache (REMOTEIO_DIRECT) */
-    bool allow_unversioned;      /* serve objects with neither ETag nor Last-Modified */
+    CONFIG_KNOBS(KNOB_FIELD)
 };
 
 extern struct config config;
@@ -58,7 +94,8 @@ void config_defaults(struct config *c);
 int config_parse_map(struct config *c, const char *text, const char *source);
 /* Parse a configuration file's text; returns the number of lines rejected. */
 int config_parse_file(struct config *c, const char *text, const char *source);
-/* Set one global knob by its config-file name ("connections", "chunk_size"...). */
+/* Set one global knob by its config-file name ("connections", "chunk_size"...); 0 or -1
+ * (one line logged unless source is NULL). */
 int config_set(struct config *c, const char *key, const char *value, const char *source);
 void config_free(struct config *c);
 
@@ -69,5 +106,7 @@ const struct mapping *config_match(const struct config *c, const char *path, con
 struct map_options config_mapping_options(const struct config *c, const struct mapping *m);
 /* True when path is the directory of a prefix mapping ("/remote" for "/remote/"). */
 bool config_is_prefix_dir(const struct config *c, const char *path);
+/* Every knob and its effective value, "name=value ..." as the config file spells them. */
+size_t config_describe(const struct config *c, char *buf, size_t cap);
 
 #endif

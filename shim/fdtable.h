@@ -8,7 +8,9 @@
  * A vfile in a slot holds one reference; fdtable_get() hands the caller another, so a
  * thread closing the descriptor while another reads it leaves the reader a live vfile.
  * Slots change under one mutex; readers of the fast path take none.
- */
+ *
+ * Errors: none reported: a number outside the table is an ordinary descriptor, and
+ * fdtable_move_high leaves fd where it is when it cannot move it. */
 #ifndef REMOTEIO_FDTABLE_H
 #define REMOTEIO_FDTABLE_H
 

@@ -17,8 +17,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "hooks_stdio.h"
 #include "object.h"
+#include "report.h"
 #include "shim.h"
+#include "vfd.h"
 
 static int pass_close(int fd)
 {
@@ -38,14 +41,7 @@ EXPORT int close(int fd)
         fdtable_unmark_internal(fd);
         return pass_close(fd);
     }
-    bool owner = shim_owns_state(); /* a vfork child closes in its own table only */
-    struct vfile *v = owner ? fdtable_clear(fd) : fdtable_get(fd);
-    int rc = pass_close(fd);
-    if (v) {
-        vfile_sync_inheritance(v, owner);
-        vfile_unref(v);
-    }
-    return rc;
+    return vfd_close(fd);
 }
 
 /* Closes [first, last] but the shim's own descriptors, dropping the vfiles in it. */
@@ -72,8 +68,10 @@ static int close_range_skipping(unsigned first, unsigned last, int flags)
         }
         virtual_seen = true;
         struct vfile *v = owner ? fdtable_clear((int)fd) : NULL;
-        if (v)
+        if (v) {
             vfile_unref(v);
+            report_file_closed();
+        }
     }
     if (rc == 0 && from <= last && from >= first)
         rc = (int)syscall(SYS_close_range, from, last, flags);

@@ -1,6 +1,6 @@
-/* hooks_open.c: the open family.  A virtual path opens a vfile (read-only); anything else
- * goes to libc untouched.  Writing, truncating or creating a virtual file fails with
- * EROFS, a virtual path opened as a directory with ENOTDIR. */
+/* hooks_open.c: the open family.  A virtual path opens through vfd_open (vfd.h:
+ * read-only, EROFS for writes, ENOTDIR for a directory); anything else goes to libc
+ * untouched, and a descriptor libc hands out clears a stale slot of the same number. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,97 +9,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "path.h"
+#include "hooks_stdio.h"
 #include "shim.h"
-
-/* The descriptor named by /dev/stdin, /dev/fd/N, /proc/self/fd/N, /proc/<our pid>/fd/N
- * or /proc/thread-self/fd/N, when it is virtual; else -1. */
-static int names_virtual_fd(const char *path)
-{
-    static const char *const std[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
-    char norm[PATH_MAX], self[48];
-    if (!vfile_any_open() || (strncmp(path, "/dev/", 5) != 0 && strncmp(path, "/proc/", 6) != 0))
-        return -1;
-    if (path_normalise_absolute(path, norm, sizeof norm) < 0)
-        return -1;
-    long fd = -1;
-    for (int i = 0; i < 3; i++)
-        if (strcmp(norm, std[i]) == 0)
-            fd = i;
-    if (fd < 0) {
-        snprintf(self, sizeof self, "/proc/%d/fd/", (int)getpid());
-        const char *prefixes[] = { "/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/", self };
-        for (int i = 0; i < 4 && fd < 0; i++) {
-            size_t n = strlen(prefixes[i]);
-            if (strncmp(norm, prefixes[i], n) == 0 && norm[n] >= '0' && norm[n] <= '9') {
-                char *end;
-                fd = strtol(norm + n, &end, 10);
-                if (*end)
-                    fd = -1;
-            }
-        }
-    }
-    return fd >= 0 && fd < FDTABLE_SIZE && !fd_is_plain((int)fd) && !fd_is_internal((int)fd)
-               ? (int)fd : -1;
-}
-
-static bool reopen_virtual(const char *path, int flags, int *fd)
-{
-    if (config.nmaps == 0 || path == NULL || shim_depth > 0)
-        return false;
-    int target = names_virtual_fd(path);
-    struct vfile *v = target >= 0 ? fdtable_get(target) : NULL;
-    if (!v)
-        return false;
-    int saved = errno;
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) {
-        errno = EROFS;
-        *fd = -1;
-    } else {
-        shim_enter();
-        *fd = vfile_reopen(v, flags);
-        shim_leave();
-        if (*fd >= 0)
-            errno = saved;
-    }
-    vfile_unref(v);
-    return true;
-}
+#include "vfd.h"
 
 /* Returns true when the call was ours, with *fd set (or -1 and errno). */
 static bool open_virtual(int dirfd, const char *path, int flags, int *fd)
 {
-    struct vpath vp;
-    int err;
-    if (dirfd == AT_FDCWD && reopen_virtual(path, flags, fd))
-        return true;
-    if (!vpath_match(dirfd, path, &vp, &err))
+    if (!vfd_open(dirfd, path, flags, fd))
         return false;
-    int saved = errno;
-    *fd = -1;
-    if (err) {
-        errno = err;
-        return true;
-    }
-    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ||
-        ((flags & O_CREAT) && (flags & O_EXCL))) {
-        errno = EROFS;
-        return true;
-    }
-    if ((flags & O_DIRECTORY) == O_DIRECTORY) { /* O_TMPFILE contains O_DIRECTORY */
-        errno = ENOTDIR;
-        return true;
-    }
-    if (shim_start_backend() < 0)
-        return true;
-    shim_enter();
-    *fd = vfile_open(vp.norm, vp.map, vp.rest, flags);
-    shim_leave();
-    if (*fd < 0 && errno == ENOENT && (flags & O_CREAT))
-        errno = EROFS;
-    if (*fd >= 0)
-        errno = saved;
     if (*fd == 0)
         stdio_descriptor_changed(0);
     return true;
@@ -237,10 +155,4 @@ EXPORT int creat64(const char *path, mode_t mode)
     return REAL(creat64) ? fresh(real.creat64(path, mode))
                          : pass_openat(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC | O_LARGEFILE,
                                        mode);
-}
-
-/* For stdio: the same decision, without the varargs. */
-bool hooks_open_virtual(const char *path, int flags, int *fd)
-{
-    return open_virtual(AT_FDCWD, path, flags, fd);
 }

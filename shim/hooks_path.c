@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "vpath.h"
 
 /* True when (dirfd, path) is virtual; errno then says why the call fails. */
 static bool refused(int dirfd, const char *path)

@@ -7,24 +7,9 @@
 #include <unistd.h>
 
 #include "shim.h"
+#include "vfd.h"
 
 extern void __chk_fail(void) __attribute__((noreturn));
-
-/* Runs op on fd's vfile; errno is kept on success. */
-#define WITH_VFILE(fd, v, fallback, body)                                              \
-    do {                                                                               \
-        struct vfile *v = fdtable_get(fd);                                             \
-        if (!v)                                                                        \
-            return fallback;                                                           \
-        int saved_errno_ = errno;                                                      \
-        shim_enter();                                                                  \
-        __typeof__(body) r_ = body;                                                    \
-        shim_leave();                                                                  \
-        vfile_unref(v);                                                                \
-        if (r_ >= 0)                                                                   \
-            errno = saved_errno_;                                                      \
-        return r_;                                                                     \
-    } while (0)
 
 static ssize_t pass_read(int fd, void *buf, size_t n)
 {

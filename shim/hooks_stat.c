@@ -14,6 +14,7 @@
 #include "object.h"
 #include "path.h"
 #include "shim.h"
+#include "vpath.h"
 
 _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat and stat64 differ");
 

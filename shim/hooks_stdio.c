@@ -1,7 +1,8 @@
 /* hooks_stdio.c: stdio streams on virtual files.  glibc's fopen opens through its own
  * internal open, which no hook sees, so a virtual path gets a stream of ours: a
- * fopencookie FILE whose read, seek and close go through the vfile.  fileno() on it gives
- * the virtual descriptor, so fstat(fileno(f)) works as usual. */
+ * fopencookie FILE whose read, seek and close go through vfd.h (never through the
+ * exported hooks).  fileno() on it gives the virtual descriptor, so fstat(fileno(f))
+ * works as usual. */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hooks_stdio.h"
 #include "shim.h"
+#include "vfd.h"
 
 /* A stream's cookie: the descriptor it reads, or -1 once detached from it. */
 struct cookie {
@@ -18,12 +21,12 @@ struct cookie {
 
 static ssize_t cookie_read(void *c, char *buf, size_t n)
 {
-    return read(((struct cookie *)c)->fd, buf, n);
+    return vfd_read(((struct cookie *)c)->fd, buf, n);
 }
 
 static int cookie_seek(void *c, off64_t *pos, int whence)
 {
-    off64_t r = lseek64(((struct cookie *)c)->fd, *pos, whence);
+    off64_t r = vfd_lseek(((struct cookie *)c)->fd, *pos, whence);
     if (r < 0)
         return -1;
     *pos = r;
@@ -34,7 +37,7 @@ static int cookie_close(void *c)
 {
     int fd = ((struct cookie *)c)->fd;
     free(c);
-    return fd >= 0 ? close(fd) : 0;
+    return fd >= 0 ? vfd_close(fd) : 0;
 }
 
 static ssize_t cookie_write(void *c, const char *buf, size_t n)
@@ -76,17 +79,12 @@ static FILE *libc_stdin;           /* glibc's stdin, while ours stands in for it
 static struct cookie *stdin_cookie;
 static pthread_mutex_t stdin_lock = PTHREAD_MUTEX_INITIALIZER; /* guards the two above */
 
-void stdio_atfork_prepare(void)
+static void atfork_prepare(void)
 {
     pthread_mutex_lock(&stdin_lock);
 }
 
-void stdio_atfork_parent(void)
-{
-    pthread_mutex_unlock(&stdin_lock);
-}
-
-void stdio_atfork_child(void)
+static void atfork_release(void)
 {
     pthread_mutex_unlock(&stdin_lock);
 }
@@ -127,15 +125,17 @@ static bool fopen_virtual(const char *path, const char *mode, FILE **out)
     int flags = mode_writes(mode) ? O_WRONLY | O_CREAT : O_RDONLY;
     if (strchr(mode, 'e'))
         flags |= O_CLOEXEC;
-    if (!hooks_open_virtual(path, flags, &fd))
+    if (!vfd_open(AT_FDCWD, path, flags, &fd))
         return false;
     *out = NULL;
     if (fd < 0)
         return true;
+    if (fd == 0)
+        stdio_descriptor_changed(0);
     *out = stream_on(fd, NULL);
     if (!*out) {
         int e = errno;
-        close(fd);
+        vfd_close(fd);
         errno = e;
     }
     return true;
@@ -218,4 +218,18 @@ EXPORT FILE *fdopen(int fd, const char *mode)
         return NULL;
     }
     return stream_on(fd, NULL);
+}
+
+/* After init.c's constructor (101), which re-attached inherited descriptors: fd 0 may be
+ * virtual already.  The fork handlers registered here run their prepare before init.c's
+ * (registered earlier), so stdin_lock is taken first and released last, as its holder
+ * takes the shim's other locks (fclose of our stream closes a vfile). */
+__attribute__((constructor(102))) static void stdio_constructor(void)
+{
+    if (config.nmaps == 0)
+        return;
+    int saved = errno;
+    pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+    stdio_descriptor_changed(0);
+    errno = saved;
 }

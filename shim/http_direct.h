@@ -1,5 +1,8 @@
 /* http_direct.h: range requests whose bodies are received straight into the caller's
- * buffers (the cache's slots), over a connection libcurl made.  See http_direct.c. */
+ * buffers (the cache's slots), over a connection libcurl made.  See http_direct.c.
+ *
+ * Errors: as http_direct_attempt says; the failure of an attempt is recorded in the
+ * transfer, for http.c to retry or report. */
 #ifndef REMOTEIO_HTTP_DIRECT_H
 #define REMOTEIO_HTTP_DIRECT_H
 

@@ -1,6 +1,8 @@
 /* http_parse.h: the pieces of HTTP responses the shim reads, parsed strictly and without
  * libcurl, so that they can be tested case by case and fuzzed.  Header names compare
- * case-insensitively (HTTP/2 sends them in lower case). */
+ * case-insensitively (HTTP/2 sends them in lower case).
+ *
+ * Errors: parsers return 0 or -1 (malformed), predicates false; nothing is logged. */
 #ifndef REMOTEIO_HTTP_PARSE_H
 #define REMOTEIO_HTTP_PARSE_H
 

@@ -1,6 +1,9 @@
 /* http_response.h: one range response as it arrives, whoever reads it off the wire
  * (libcurl's callbacks in http.c, or the direct path in http_direct.c): its headers,
- * the checks it must pass before a byte of it is used, and where its body goes. */
+ * the checks it must pass before a byte of it is used, and where its body goes.
+ *
+ * Errors: a response that fails a check is refused (transfer_refuse records the errno
+ * and the reason in the transfer); the caller's attempt reports it. */
 #ifndef REMOTEIO_HTTP_RESPONSE_H
 #define REMOTEIO_HTTP_RESPONSE_H
 

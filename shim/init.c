@@ -1,10 +1,10 @@
-/* init.c: start-up, fork and exit.
+/* init.c: the process lifecycle: start-up, fork and exit.
  *
  * The constructor fills the table of real functions and reads the configuration, which
  * is all the fast path needs.  libcurl (loaded then, see libcurl.h) and the cache start
  * on the first virtual open: a program that never touches a virtual file pays nothing
- * more.  Descriptors inherited
- * across exec are re-attached at start-up.  At fork, every lock of the shim is taken in
+ * more.  Descriptors inherited across exec are re-attached at start-up.  At exit the
+ * statistics are written (report.h).  At fork, every lock of the shim is taken in
  * a fixed order, so the child gets them in a consistent state and rebuilds what threads
  * it needs lazily.
  */
@@ -20,9 +20,9 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "object.h"
-#include "path.h"
 #include "pool.h"
 #include "prefetch.h"
+#include "report.h"
 #include "shim.h"
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
@@ -34,10 +34,6 @@ bool shim_owns_state(void)
 {
     return (pid_t)syscall(SYS_getpid) == __atomic_load_n(&shim_pid, __ATOMIC_RELAXED);
 }
-
-/* Where REMOTEIO_STATS=1 prints: a copy of stderr taken at start-up, because programs
- * (coreutils among them) close stderr in their own exit handlers, which run first. */
-static int stats_fd = -1;
 
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int backend_state; /* 0 not started, 1 running, -1 failed; under start_lock */
@@ -75,6 +71,7 @@ int shim_start_backend(void)
             backend_state = -1;
         } else {
             __atomic_store_n(&backend_state, 1, __ATOMIC_RELEASE);
+            report_start();
         }
         shim_leave();
     }
@@ -83,41 +80,6 @@ int shim_start_backend(void)
     if (ok < 0)
         errno = EIO;
     return ok;
-}
-
-bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err)
-{
-    *err = 0;
-    if (config.nmaps == 0 || path == NULL || shim_depth > 0)
-        return false;
-    if (path[0] != '/' && dirfd != AT_FDCWD && !fd_is_plain(dirfd) && !fd_is_internal(dirfd)) {
-        *err = ENOTDIR; /* relative to a virtual file */
-        return true;
-    }
-    /* The common case first: an absolute path already in normal form that no mapping
-     * covers is decided without copying it. */
-    size_t len = strlen(path);
-    if (len > 0 && path[len - 1] != '/' && path_is_normal(path) &&
-        !config_match(&config, path, NULL))
-        return false;
-    int saved = errno;
-    int rc = path_resolve(dirfd, path, v->norm, sizeof v->norm);
-    errno = saved;
-    if (rc < 0)
-        return false;
-    v->map = config_match(&config, v->norm, &v->rest);
-    if (v->map) {
-        /* "/remote/f/" or "/remote/f/." names a directory, which a file is not. */
-        size_t n = strlen(path);
-        if (n == 0 || path[n - 1] == '/' || (n >= 2 && strcmp(path + n - 2, "/.") == 0))
-            *err = ENOTDIR;
-    }
-    return v->map != NULL;
-}
-
-char *vpath_url(const struct vpath *v)
-{
-    return v->map->prefix ? url_append_path(v->map->url, v->rest) : strdup(v->map->url);
 }
 
 /* start_lock may be held across dlopen(libcurl), whose libraries' constructors may
@@ -129,7 +91,6 @@ static bool start_lock_held;
 static void atfork_prepare(void)
 {
     start_lock_held = pthread_mutex_trylock(&start_lock) == 0;
-    stdio_atfork_prepare();
     object_atfork_prepare();
     prefetch_atfork_prepare();
     cache_atfork_prepare();
@@ -146,7 +107,6 @@ static void atfork_parent(void)
     cache_atfork_parent();
     prefetch_atfork_parent();
     object_atfork_parent();
-    stdio_atfork_parent();
     if (start_lock_held)
         pthread_mutex_unlock(&start_lock);
 }
@@ -160,11 +120,18 @@ static void atfork_child(void)
     cache_atfork_child();
     object_atfork_child();
     prefetch_atfork_child();
-    stdio_atfork_child();
+    report_atfork_child();
     if (start_lock_held)
         pthread_mutex_unlock(&start_lock);
     else
         pthread_mutex_init(&start_lock, NULL); /* held by a thread that is not here */
+}
+
+/* A descriptor re-attached at start-up.  stdio looks at descriptor 0 itself, in its own
+ * constructor, which runs after this one (hooks_stdio.c). */
+static void adopted(int fd)
+{
+    (void)fd;
 }
 
 __attribute__((constructor(101))) static void shim_constructor(void)
@@ -175,11 +142,7 @@ __attribute__((constructor(101))) static void shim_constructor(void)
     config_load();
     if (log_file_descriptor() > 2) /* survives programs closing all fds */
         fdtable_mark_internal(log_set_descriptor(fdtable_move_high(log_file_descriptor(), true)));
-    if (config.stats && strcmp(config.stats, "-") == 0) {
-        stats_fd = fdtable_move_high((int)syscall(SYS_fcntl, 2, F_DUPFD_CLOEXEC, 3), true);
-        if (stats_fd >= 0)
-            fdtable_mark_internal(stats_fd);
-    }
+    report_init();
     if (config.nmaps > 0) {
         pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
         struct vfile_inherited found[256];
@@ -187,7 +150,7 @@ __attribute__((constructor(101))) static void shim_constructor(void)
         if (n > 0 && shim_start_backend() == 0) {
             shim_enter();
             for (int i = 0; i < n; i++)
-                vfile_adopt(&found[i], stdio_descriptor_changed);
+                vfile_adopt(&found[i], adopted);
             shim_leave();
         }
     }
@@ -196,19 +159,5 @@ __attribute__((constructor(101))) static void shim_constructor(void)
 
 __attribute__((destructor)) static void shim_destructor(void)
 {
-    int saved = errno;
-    if (!config.stats)
-        return;
-    if (strcmp(config.stats, "-") == 0) {
-        if (stats_fd >= 0)
-            object_print_stats(stats_fd);
-    } else {
-        int fd = (int)syscall(SYS_openat, AT_FDCWD, config.stats,
-                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (fd >= 0) {
-            object_print_stats(fd);
-            syscall(SYS_close, fd);
-        }
-    }
-    errno = saved;
+    report_at_exit();
 }

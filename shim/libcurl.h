@@ -3,7 +3,9 @@
  * A program that never opens a virtual file never loads libcurl and its dependency tree
  * (TLS, PKCS#11, LDAP...), whose constructors would otherwise run in every process the
  * shim is preloaded into.  The few functions the shim uses are called through this
- * table; libcurl_load() fills it, once. */
+ * table; libcurl_load() fills it, once.
+ *
+ * Errors: libcurl_load returns -1 after one log line. */
 #ifndef REMOTEIO_LIBCURL_H
 #define REMOTEIO_LIBCURL_H
 

@@ -1,6 +1,8 @@
 /* log.h: the shim's messages.  Every line starts with "remoteio:", goes to stderr or to
  * REMOTEIO_LOG_FILE, and is written with one write(2) so lines from threads and processes
- * do not interleave.  Debug output costs one integer compare when it is off. */
+ * do not interleave.  Debug output costs one integer compare when it is off.
+ *
+ * Errors: none; a line that cannot be written is dropped. */
 #ifndef REMOTEIO_LOG_H
 #define REMOTEIO_LOG_H
 

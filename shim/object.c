@@ -56,7 +56,7 @@ struct object {
 struct stats_record {
     char *path, *url;
     int64_t size;
-    uint64_t v[11];
+    struct stats_totals t;
     struct stats_record *next;
 };
 
@@ -103,46 +103,39 @@ static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
     return rc;
 }
 
-static void snapshot(const struct object_stats *s, uint64_t v[11])
+/* The record of o's path, made on first use.  Called with registry_lock held. */
+static struct stats_record *record_of(const struct object *o)
 {
-    v[0] = atomic_load(&s->requests);
-    v[1] = atomic_load(&s->bytes_fetched);
-    v[2] = atomic_load(&s->bytes_served);
-    v[3] = atomic_load(&s->cache_hits);
-    v[4] = atomic_load(&s->cache_misses);
-    v[5] = atomic_load(&s->readahead_used);
-    v[6] = atomic_load(&s->readahead_wasted);
-    v[7] = (uint64_t)atomic_load(&s->peak_inflight);
-    v[8] = atomic_load(&s->retries);
-    v[9] = atomic_load(&s->errors);
-    v[10] = 0;
+    struct stats_record *r;
+    for (r = records; r; r = r->next)
+        if (strcmp(r->path, o->path) == 0)
+            return r;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->path = strdup(o->path);
+    r->url = malloc(512);
+    if (!r->path || !r->url) {
+        free(r->path);
+        free(r->url);
+        free(r);
+        return NULL;
+    }
+    http_display_url(o->meta.url, r->url, 512);
+    r->size = o->meta.size;
+    r->next = records;
+    records = r;
+    return r;
 }
 
 /* Called with registry_lock held. */
 static void record_stats(const struct object *o)
 {
-    if (!config.stats)
-        return;
-    struct stats_record *r;
-    for (r = records; r; r = r->next)
-        if (strcmp(r->path, o->path) == 0)
-            break;
-    if (!r) {
-        r = calloc(1, sizeof *r);
-        if (!r)
-            return;
-        r->path = strdup(o->path);
-        r->url = malloc(512);
-        if (r->url)
-            http_display_url(o->meta.url, r->url, 512);
-        r->next = records;
-        records = r;
+    struct stats_record *r = config.stats ? record_of(o) : NULL;
+    if (r) {
+        r->size = o->meta.size;
+        stats_accumulate(&r->t, &o->stats);
     }
-    r->size = o->meta.size;
-    uint64_t v[11];
-    snapshot(&o->stats, v);
-    for (int i = 0; i < 11; i++)
-        r->v[i] = i == 7 ? (v[i] > r->v[i] ? v[i] : r->v[i]) : r->v[i] + v[i];
 }
 
 static void object_free(struct object *o)
@@ -473,30 +466,28 @@ static void write_all(int fd, const char *s, size_t len)
     }
 }
 
-void object_print_stats(int fd)
+void object_print_stats(int fd, bool at_exit)
 {
     pthread_mutex_lock(&registry_lock);
-    for (struct object *o = registry; o; o = o->next) {
-        /* Readahead still unread at exit was fetched for nothing. */
-        STAT_ADD(&o->stats, readahead_wasted, cache_unread_prefetch(&o->src));
-        record_stats(o);
-        memset(&o->stats, 0, sizeof o->stats); /* counted once, even if printed again */
-    }
+    for (struct object *o = registry; o; o = o->next)
+        record_of(o); /* every live path gets a line */
     for (struct stats_record *r = records; r && fd >= 0; r = r->next) {
+        /* What freed objects did, plus what live ones did so far: printing changes no
+         * counter, so lines printed on an interval add up to the same totals. */
+        struct stats_totals t = r->t;
+        int64_t size = r->size;
+        for (struct object *o = registry; o; o = o->next) {
+            if (strcmp(o->path, r->path) != 0)
+                continue;
+            stats_accumulate(&t, &o->stats);
+            size = o->meta.size;
+            /* Readahead still unread at exit was fetched for nothing. */
+            if (at_exit)
+                t.v[STAT_readahead_wasted] += cache_unread_prefetch(&o->src);
+        }
         char line[2048];
-        int n = snprintf(line, sizeof line,
-                         "remoteio: stats path=%s url=%s size=%lld requests=%llu "
-                         "bytes_fetched=%llu bytes_served=%llu cache_hits=%llu "
-                         "cache_misses=%llu readahead_used=%llu readahead_wasted=%llu "
-                         "peak_inflight=%llu retries=%llu errors=%llu\n",
-                         r->path, r->url ? r->url : "?", (long long)r->size,
-                         (unsigned long long)r->v[0], (unsigned long long)r->v[1],
-                         (unsigned long long)r->v[2], (unsigned long long)r->v[3],
-                         (unsigned long long)r->v[4], (unsigned long long)r->v[5],
-                         (unsigned long long)r->v[6], (unsigned long long)r->v[7],
-                         (unsigned long long)r->v[8], (unsigned long long)r->v[9]);
-        if (n > 0)
-            write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+        size_t n = stats_format(line, sizeof line, r->path, r->url, size, &t);
+        write_all(fd, line, n);
     }
     pthread_mutex_unlock(&registry_lock);
 }

@@ -4,7 +4,10 @@
  *
  * Objects are reference-counted: by open files (vfile), queued readahead and readers in
  * progress.  An object nobody holds lingers for a few seconds in the registry (programs
- * like qemu open the same image several times in a row) and is then freed. */
+ * like qemu open the same image several times in a row) and is then freed.
+ *
+ * Errors: NULL or -1 with errno (ENOENT, EACCES, EIO, ESTALE); the cause is logged
+ * where it happened (http.c), once. */
 #ifndef REMOTEIO_OBJECT_H
 #define REMOTEIO_OBJECT_H
 
@@ -17,7 +20,6 @@
 #include "config.h"
 
 struct object;
-struct statx;
 struct iovec;
 
 /* Open the object behind url (path names it in messages).  NULL with errno ENOENT,
@@ -45,14 +47,14 @@ const char *object_etag(const struct object *obj);
 const char *object_last_modified(const struct object *obj);
 
 void object_fill_stat(const struct object *obj, struct stat *st);
-void object_fill_statx(const struct object *obj, struct statx *stx);
 
 /* stat() of a virtual path without opening it: from a live object or a probe. */
 int object_stat_url(const char *path, const char *url, const struct map_options *opt,
                     struct stat *st);
 
-/* Print the REMOTEIO_STATS lines (at exit) to fd. */
-void object_print_stats(int fd);
+/* Print the REMOTEIO_STATS lines to fd: one per virtual path, its totals so far (printing
+ * changes no counter).  at_exit: the process is ending, so unread readahead is waste. */
+void object_print_stats(int fd, bool at_exit);
 
 void object_atfork_prepare(void);
 void object_atfork_parent(void);

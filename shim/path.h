@@ -2,7 +2,10 @@
  * URL of a file under a prefix mapping.  No symlinks are followed: the virtual tree does
  * not exist on disk, and "/remote/../etc/passwd" is "/etc/passwd", never remote.  A path
  * that is not virtual goes to the kernel as written, which resolves it as it would
- * without the shim (ENOENT when /remote is not a directory on disk). */
+ * without the shim (ENOENT when /remote is not a directory on disk).
+ *
+ * Errors: -1 with errno (ENAMETOOLONG, or what the kernel said about dirfd or the cwd),
+ * nothing logged; NULL when memory runs out. */
 #ifndef REMOTEIO_PATH_H
 #define REMOTEIO_PATH_H
 

@@ -4,7 +4,10 @@
  * of connections to origins, at most REMOTEIO_CONNECTIONS.  A handle is used by one thread
  * at a time (libcurl's rule).  Demand reads may take any free handle; readahead leaves a
  * quarter of them for demand reads, so a burst of prefetching never makes a program's own
- * read wait.  Waits end at the caller's deadline. */
+ * read wait.  Waits end at the caller's deadline.
+ *
+ * Errors: a borrow that gets no handle returns NULL with errno (ETIMEDOUT at the
+ * deadline, ENOMEM); nothing is logged here. */
 #ifndef REMOTEIO_POOL_H
 #define REMOTEIO_POOL_H
 

@@ -1,7 +1,10 @@
 /* prefetch.h: the readahead workers.  Readahead ranges are queued here and fetched by a
  * few threads of the shim's own (started on first use, again in a forked child), each
  * fetching one part at a time into the cache.  The queue is bounded: when it is full a
- * part is dropped, which only means less readahead. */
+ * part is dropped, which only means less readahead.
+ *
+ * Errors: none reported: readahead that cannot be queued or fetched is dropped, and a
+ * demand read fetches the data later. */
 #ifndef REMOTEIO_PREFETCH_H
 #define REMOTEIO_PREFETCH_H
 

@@ -35,19 +35,18 @@
  * in bursts.  A stream keeps REMOTEIO_STREAM_REQUESTS (8) parts in flight: parts are
  * window/8, between 1 MiB (or the whole window while it is smaller) and 8 MiB.  A
  * growing window grows the requests, not their number: one stream uses 8 connections
- * (8 times what a throttled connection gives, like aria2c -x8), and four streams use 32
- * of the 48 connections readahead may take, so each added stream adds its own 8 instead
- * of competing for the same ones, and demand reads always find connections.  (A single
- * stream against a throttled origin goes faster with more: 32 requests read 2 to 2.5
- * times as much as 8 on the benchmark's s3 profile.)  The reader never has more than one
+ * (8 times what one throttled connection gives), and four streams use 32 of the 48
+ * connections readahead may take (the pool keeps a quarter of the default 64 for demand
+ * reads), so each added stream adds its own 8 instead of competing for the same ones,
+ * and demand reads always find connections.  The reader never has more than one
  * window ahead of it: when it stops, readahead stops; when it seeks away, its stream
  * ages out of the LRU.
  *
  * Readahead also stops where another stream began ahead of this one, once that stream
  * has read at least this one's window.  Programs that split a file among readers (fio
  * jobs, a parallel copy) end each reader's part where the next reader started, and what
- * that reader has read was evicted as used once: four readers of a quarter of 1 GiB
- * each fetched 122 MiB of it a second time.  A stream that does read on past that
+ * that reader has read was evicted as used once, so reading past it would fetch it a
+ * second time.  A stream that does read on past that
  * point costs one round trip there and gets its readahead back; a short stream ahead
  * (a guest reading a small file) stops nothing.
  */

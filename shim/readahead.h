@@ -1,7 +1,9 @@
 /* readahead.h: per-object sequential stream detection and the readahead policy.
  *
  * Pure bookkeeping: the caller holds the object's lock, and gets back the range to
- * prefetch, if any.  See readahead.c for the policy and its numbers. */
+ * prefetch, if any.  See readahead.c for the policy and its numbers.
+ *
+ * Errors: none; pure arithmetic. */
 #ifndef REMOTEIO_READAHEAD_H
 #define REMOTEIO_READAHEAD_H
 

@@ -5,7 +5,8 @@
  * the library constructor and lazily from any hook that runs earlier (another library's
  * constructor, or dlsym's own calloc).  While it is being filled, REAL() may be NULL: the
  * hooks that can fall back to a raw syscall do so (see the *_raw helpers in hooks).
- */
+ *
+ * Errors: none here; a NULL REAL(name) means not resolved yet. */
 #ifndef REMOTEIO_REAL_H
 #define REMOTEIO_REAL_H
 

@@ -1,6 +1,10 @@
-/* shim.h: what every hook file shares: the export marker, start-up, the guard that lets
- * the shim's own libc calls (and libcurl's) pass straight through, and the one place that
- * decides whether a path is virtual. */
+/* shim.h: what every hook file shares: the export marker, start-up, and the guard that
+ * lets the shim's own libc calls (and libcurl's) pass straight through.  Narrower needs
+ * have their own headers: vpath.h (is a path virtual), vfd.h (virtual descriptors below
+ * the hooks), hooks_stdio.h (stdin following descriptor 0).
+ *
+ * Errors: hooks fail as libc would, -1 (or NULL) with errno, and keep errno as it was
+ * when they succeed. */
 #ifndef REMOTEIO_SHIM_H
 #define REMOTEIO_SHIM_H
 
@@ -9,7 +13,6 @@
 #include <pthread.h>
 #include <stdbool.h>
 
-#include "config.h"
 #include "fdtable.h"
 #include "real.h"
 #include "vfile.h"
@@ -44,29 +47,5 @@ static inline void shim_leave(void)
  * kernel act on its own table; after its exec, the new image re-attaches.  Costs a
  * getpid; only slot-changing paths ask. */
 bool shim_owns_state(void);
-
-/* A path as openat(dirfd, path) names it, matched against the mappings. */
-struct vpath {
-    char norm[PATH_MAX];
-    const struct mapping *map;
-    const char *rest;
-};
-
-/* True when (dirfd, path) is a virtual file (v filled), or is inside a virtual
- * directory fd (then *err = ENOTDIR).  False for everything libc should handle. */
-bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err);
-
-/* open(path, flags) when path is virtual (hooks_open.c): true when handled, *fd set. */
-bool hooks_open_virtual(const char *path, int flags, int *fd);
-
-/* Descriptor fd changed between virtual and not (open, dup2, close): stdio follows
- * (hooks_stdio.c; only fd 0, stdin, matters). */
-void stdio_descriptor_changed(int fd);
-void stdio_atfork_prepare(void);
-void stdio_atfork_parent(void);
-void stdio_atfork_child(void);
-
-/* The URL of a matched path (malloc'd). */
-char *vpath_url(const struct vpath *v);
 
 #endif

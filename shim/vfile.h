@@ -12,7 +12,9 @@
  * as one of its own descriptors and mapped shared: a forked child shares the offset with
  * its parent as the kernel would, and a program exec'd with the shim finds the record
  * and the descriptors that name it, and re-attaches, taking the full URL from its own
- * configuration.  The record is inherited only while a descriptor naming it is. */
+ * configuration.  The record is inherited only while a descriptor naming it is.
+ *
+ * Errors: -1 (or NULL) with errno, as the matching system call would set it. */
 #ifndef REMOTEIO_VFILE_H
 #define REMOTEIO_VFILE_H
 
@@ -50,7 +52,6 @@ ssize_t vfile_read(struct vfile *v, void *buf, size_t len);
 int64_t vfile_claim(struct vfile *v, size_t len);
 void vfile_settle(struct vfile *v, int64_t pos, size_t len, ssize_t used);
 int64_t vfile_lseek(struct vfile *v, int64_t offset, int whence);
-int64_t vfile_offset(const struct vfile *v);
 int vfile_status_flags(const struct vfile *v);
 void vfile_set_status_flags(struct vfile *v, int flags);
 

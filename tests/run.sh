@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# tests/run.sh: runs every tests/t-*.sh and every built C test (build/tests/t-*),
-# then prints the closing line "N passed, N failed[, N skipped]".
+# tests/run.sh: runs every tests/t-*.sh (the C programs in build/tests/ are run by the
+# scripts that need them: t-unit, t-interpose, t-readahead...), each bounded by
+# REMOTEIO_TEST_TIMEOUT seconds (600), then prints "N passed, N failed, N skipped".
 # A script counts as one test: exit 0 passed, 77 skipped, anything else failed.
 # Usage: tests/run.sh [PATTERN]   (only scripts whose name contains PATTERN)
 set -u
