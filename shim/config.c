@@ -28,7 +28,7 @@ void config_defaults(struct config *c)
 {
     memset(c, 0, sizeof *c);
     c->connections = 64;
-    c->stream_requests = 8;
+    c->stream_requests = 32;
     c->chunk_size = 64 << 10;
     c->cache_size = 256 << 20;
     c->connect_timeout_ms = 5000;
