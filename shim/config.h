@@ -34,7 +34,7 @@
 
 #define CONFIG_KNOBS(X)                                                                     \
     X(connections, connections, COUNT, 1, 1024, "64")   /* requests in flight per process */\
-    X(stream_requests, stream_requests, COUNT, 1, 64, "8") /* readahead ones per stream */  \
+    X(stream_requests, stream_requests, COUNT, 1, 64, "32") /* a lone stream's cap */  \
     X(chunk_size, chunk_size, POW2, 4096, 16 << 20, "64K") /* cache unit, smallest fetch */ \
     X(cache_size, cache_size, SIZE, 1 << 20, 1ULL << 40, "256M") /* hard memory limit */    \
     X(connect_timeout, connect_timeout_ms, MS, 1, 3600000, "5s")                            \

@@ -308,16 +308,48 @@ void object_unref(struct object *obj)
     pthread_mutex_unlock(&registry_lock);
 }
 
-/* Readahead windows may fill three quarters of the cache (cache_readahead_budget). */
-static struct ra_limits readahead_limits(const struct object *o)
+/* What tells a lone sequential stream that it may use more connections (readahead.c,
+ * "Requests in flight"): when a read last continued no stream (a random read, or the
+ * start of a new stream), and when the sequential reads last moved from one object to
+ * another.  Stored only when they change, so that readers do not contend on them. */
+#define ALONE_AFTER_MS 1000
+static _Atomic uint64_t last_random_ms;
+static _Atomic uint64_t last_switch_ms;
+static _Atomic(const struct object *) last_stream_object;
+
+static void note_read(const struct object *o, bool sequential, uint64_t now)
+{
+    if (!sequential) {
+        if (atomic_load_explicit(&last_random_ms, memory_order_relaxed) != now)
+            atomic_store_explicit(&last_random_ms, now, memory_order_relaxed);
+    } else if (atomic_load_explicit(&last_stream_object, memory_order_relaxed) != o) {
+        atomic_store_explicit(&last_stream_object, o, memory_order_relaxed);
+        atomic_store_explicit(&last_switch_ms, now, memory_order_relaxed);
+    }
+}
+
+static bool quiet_since(_Atomic uint64_t *when, uint64_t now)
+{
+    uint64_t t = atomic_load_explicit(when, memory_order_relaxed);
+    return t == 0 || (now > t && now - t >= ALONE_AFTER_MS);
+}
+
+/* Readahead windows may fill three quarters of the cache (cache_readahead_budget); a
+ * stream's requests in flight are bounded by REMOTEIO_STREAM_REQUESTS and the workers. */
+static struct ra_limits readahead_limits(const struct object *o, uint64_t now)
 {
     int64_t budget = (int64_t)cache_readahead_budget();
     int64_t ra = (int64_t)o->opt.readahead;
+    unsigned requests = config.stream_requests;
+    if (requests > prefetch_worker_limit())
+        requests = prefetch_worker_limit();
     return (struct ra_limits){ .size = o->meta.size,
                                .max_window = ra < budget ? ra : budget,
                                .budget = budget,
                                .chunk = (int64_t)cache_chunk_size(),
-                               .requests = (int)config.stream_requests };
+                               .requests = (int)requests,
+                               .alone = quiet_since(&last_random_ms, now) &&
+                                        quiet_since(&last_switch_ms, now) };
 }
 
 ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_t offset)
@@ -337,11 +369,14 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
         total = 0x7ffff000;
 
     struct ra_decision d;
-    struct ra_limits lim = readahead_limits(o);
     uint64_t now = now_ms();
+    struct ra_limits lim = readahead_limits(o, now);
     pthread_mutex_lock(&o->ra_lock);
     ra_on_read(&o->ra, &lim, offset, (int64_t)total, now, &d);
     pthread_mutex_unlock(&o->ra_lock);
+    note_read(o, d.sequential, now);
+    if (d.requests > 0)
+        stats_raise(&o->stats.stream_requests_peak, (uint_fast64_t)d.requests);
     if (d.len > 0)
         prefetch_submit(o, d.offset, d.len, d.part);
 

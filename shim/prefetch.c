@@ -62,7 +62,7 @@ static void *worker(void *arg)
     return NULL;
 }
 
-static unsigned worker_limit(void)
+unsigned prefetch_worker_limit(void)
 {
     unsigned n = config.connections / 2;
     return n < 1 ? 1 : n > WORKERS_MAX ? WORKERS_MAX : n;
@@ -71,7 +71,7 @@ static unsigned worker_limit(void)
 /* Called with queue_lock held: one more worker if all are busy and the limit allows. */
 static void maybe_start_worker(void)
 {
-    if (n_idle >= q_len || n_workers >= worker_limit())
+    if (n_idle >= q_len || n_workers >= prefetch_worker_limit())
         return;
     pthread_attr_t attr;
     pthread_attr_init(&attr);

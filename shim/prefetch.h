@@ -16,6 +16,10 @@ struct object;
 /* Queue [offset, offset+len) of obj in parts of `part` bytes (takes object refs). */
 void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t part);
 
+/* How many readahead workers there may be (half of REMOTEIO_CONNECTIONS, at most 32):
+ * the most parts that can be in flight at once. */
+unsigned prefetch_worker_limit(void);
+
 /* At exit: mark the process exiting (lifecycle.h), stop taking parts, abandon the
  * queue, and wait up to wait_ms for the workers to leave their transfers (http.c aborts
  * them once shim_exiting() says so), so that no worker is inside libcurl or its TLS

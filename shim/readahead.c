@@ -32,15 +32,32 @@
  *                   |   cached        |   whole parts          |
  *
  * whenever at least one part fits, so requests stay in flight continuously instead of
- * in bursts.  A stream keeps REMOTEIO_STREAM_REQUESTS (8) parts in flight: parts are
- * window/8, between 1 MiB (or the whole window while it is smaller) and 8 MiB.  A
- * growing window grows the requests, not their number: one stream uses 8 connections
- * (8 times what one throttled connection gives), and four streams use 32 of the 48
- * connections readahead may take (the pool keeps a quarter of the default 64 for demand
- * reads), so each added stream adds its own 8 instead of competing for the same ones,
- * and demand reads always find connections.  The reader never has more than one
- * window ahead of it: when it stops, readahead stops; when it seeks away, its stream
- * ages out of the LRU.
+ * in bursts.  Parts are window/R, between 1 MiB (or the whole window while it is
+ * smaller) and 8 MiB, where R is the number of requests the stream keeps in flight.
+ * A growing window grows the requests, not their number.
+ *
+ * Requests in flight.  R starts at 8 (like aria2c -x8: 8 times what a throttled
+ * connection gives) and stays there while the stream shares the process with others:
+ * another active stream of this or another object, or a random read in the last
+ * second.  Four streams then use 32 of the connections readahead may take and demand
+ * reads always find some.  A stream that is alone, with its window at its limit, probes
+ * for more:
+ *
+ *     measure R  --(after a window's worth of reading)-->  R' = 2R, settle
+ *     settle R'  --(a window's worth, so R' parts are in flight)-->  measure R'
+ *     measure R' --> the reader went >= 20% faster: keep R', probe again (to the cap)
+ *                --> not faster: back to R, and no new probe for 10 s
+ *
+ * The rate is what the reader achieved (bytes it consumed per second), so growth follows
+ * what more connections bring: against an origin that throttles each connection the
+ * stream climbs to the cap; against one that does not (or a reader that is itself the
+ * bottleneck) one probe fails and the stream goes back to 8.  The cap is
+ * REMOTEIO_STREAM_REQUESTS (default 32), clipped to the readahead workers (half the
+ * pool, at most 32), so a quarter of the pool stays free for demand reads whatever a
+ * lone stream does.  When another stream or a random read appears, the stream drops to
+ * 8 at its next read: the parts it issues from then on are window/8.  The reader never
+ * has more than one window ahead of it: when it stops, readahead stops; when it seeks
+ * away, its stream ages out of the LRU.
  *
  * Readahead also stops where another stream began ahead of this one, once that stream
  * has read at least this one's window.  Programs that split a file among readers (fio
@@ -57,7 +74,10 @@
 #define BACK_SLACK (1 << 20)
 #define FWD_SLACK_MIN (256 << 10)
 #define WINDOW_MIN (256 << 10)
-#define RA_REQUESTS 8 /* the default of REMOTEIO_STREAM_REQUESTS */
+#define RA_REQUESTS 8      /* a stream's requests in flight when it is not alone */
+#define PROBE_GAIN_PCT 120 /* a probe is kept when the reader went this much faster */
+#define PROBE_MIN_MS 20    /* a measurement lasts at least this long */
+#define PROBE_HOLD_MS 10000 /* after a probe that did not help */
 #define PART_MIN (1 << 20)
 #define PART_MAX (8 << 20)
 #define HITS_TO_CONFIRM 2
@@ -88,11 +108,61 @@ static bool is_active(const struct ra_stream *s, uint64_t now_ms)
     return s->window > 0 && (now_ms <= s->last_ms || now_ms - s->last_ms < ACTIVE_MS);
 }
 
+static int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+static void phase_start(struct ra_stream *s, bool measuring, uint64_t now_ms)
+{
+    s->measuring = measuring;
+    s->mark_next = s->next;
+    s->mark_ms = now_ms;
+}
+
+/* The requests-in-flight probe (see "Requests in flight" above), after each read of a
+ * stream whose window is at its limit and that is alone in the process. */
+static void adapt_requests(struct ra_stream *s, int cap, uint64_t now_ms)
+{
+    if (s->mark_ms == 0) {
+        phase_start(s, true, now_ms);
+        return;
+    }
+    int64_t read = s->next - s->mark_next;
+    uint64_t elapsed = now_ms > s->mark_ms ? now_ms - s->mark_ms : 0;
+    if (read < s->window || elapsed < PROBE_MIN_MS)
+        return;
+    if (!s->measuring) { /* settled: the new level's parts are in flight now */
+        phase_start(s, true, now_ms);
+        return;
+    }
+    uint64_t rate = (uint64_t)read * 1000 / elapsed;
+    if (s->requests_before) {
+        if (rate * 100 < s->rate_before * PROBE_GAIN_PCT) {
+            s->requests = s->requests_before; /* more requests did not help */
+            s->requests_before = 0;
+            s->hold_until_ms = now_ms + PROBE_HOLD_MS;
+            phase_start(s, false, now_ms);
+            return;
+        }
+        s->requests_before = 0; /* it helped: keep it, and try the next level */
+    }
+    if (s->requests < cap && now_ms >= s->hold_until_ms) {
+        s->requests_before = s->requests;
+        s->rate_before = rate;
+        s->requests = min_int(2 * s->requests, cap);
+        phase_start(s, false, now_ms);
+    } else {
+        phase_start(s, true, now_ms);
+    }
+}
+
 void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset, int64_t len,
                 uint64_t now_ms, struct ra_decision *out)
 {
     out->len = 0;
     out->sequential = false;
+    out->requests = 0;
     ra->tick++;
     struct ra_stream *s = NULL, *oldest = &ra->s[0];
     for (int i = 0; i < RA_STREAMS; i++) {
@@ -127,8 +197,17 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
         active += is_active(&ra->s[i], now_ms);
     int64_t limit = max64(min64(lim->max_window, lim->budget / active), WINDOW_MIN);
     s->window = min64(s->window, limit);
-    int64_t requests = lim->requests > 0 ? lim->requests : RA_REQUESTS;
-    int64_t part = min64(max64(s->window / requests, min64(PART_MIN, s->window)), PART_MAX);
+    int cap = lim->requests > 0 ? lim->requests : RA_REQUESTS;
+    int shared = min_int(RA_REQUESTS, cap);
+    if (s->requests == 0 || !lim->alone || active > 1) {
+        s->requests = shared; /* not alone: back to the shared level at once */
+        s->requests_before = 0;
+        s->mark_ms = 0;
+    } else if (s->window >= limit) {
+        adapt_requests(s, cap, now_ms);
+    }
+    out->requests = s->requests;
+    int64_t part = min64(max64(s->window / s->requests, min64(PART_MIN, s->window)), PART_MAX);
     if (part < lim->chunk)
         part = lim->chunk;
     int64_t stop = lim->size;

@@ -21,6 +21,15 @@ struct ra_stream {
     uint64_t last_use; /* LRU tick */
     uint64_t last_ms;  /* when it was last read (CLOCK_MONOTONIC ms) */
     unsigned hits;     /* reads that continued the stream */
+    /* How many parts the stream keeps in flight, and the probe that adapts it (see
+     * readahead.c, "Requests in flight"). */
+    int requests;          /* 0 until the stream is confirmed */
+    int requests_before;   /* the level a probe stepped up from; 0: not probing */
+    uint64_t rate_before;  /* bytes per second the reader achieved at requests_before */
+    int64_t mark_next;     /* where the current settle or measure phase began */
+    uint64_t mark_ms;
+    bool measuring;        /* false: settling after a change of level */
+    uint64_t hold_until_ms;/* no probe before then (a probe that did not help) */
 };
 
 struct ra_state {
@@ -32,6 +41,7 @@ struct ra_decision {
     bool sequential;     /* the read continued a confirmed stream */
     int64_t offset, len; /* len 0: nothing to prefetch */
     int64_t part;        /* split into requests of about this size, issued in parallel */
+    int requests;        /* the stream's parts in flight now (0: not a stream) */
 };
 
 /* What bounds an object's readahead. */
@@ -40,7 +50,9 @@ struct ra_limits {
     int64_t max_window; /* one stream's largest window (REMOTEIO_READAHEAD; 0: none) */
     int64_t budget;     /* all of the object's active windows together */
     int64_t chunk;      /* the cache's chunk size: no part is smaller */
-    int requests;       /* parts one stream keeps in flight (REMOTEIO_STREAM_REQUESTS) */
+    int requests;       /* most parts one stream may keep in flight (REMOTEIO_STREAM_REQUESTS,
+                         * clipped to what readahead may use of the pool) */
+    bool alone;         /* no other object's stream and no random read active in the process */
 };
 
 /* A read of [offset, offset+len) at now_ms: updates the streams and says what to

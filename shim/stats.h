@@ -22,6 +22,7 @@
     X(readahead_used, SUM, "prefetched bytes a read later used")                        \
     X(readahead_wasted, SUM, "prefetched bytes evicted or dropped unused")              \
     X(peak_inflight, MAX, "most requests in flight at once")                            \
+    X(stream_requests_peak, MAX, "most readahead requests one stream kept in flight")   \
     X(retries, SUM, "requests tried again")                                             \
     X(errors, SUM, "reads that failed")
 
@@ -54,14 +55,20 @@ void stats_merge(struct stats_totals *into, const struct stats_totals *from);
 size_t stats_format(char *buf, size_t cap, const char *path, const char *url, int64_t size,
                     const struct stats_totals *t);
 
+/* Raises *counter to value if it is larger. */
+static inline void stats_raise(atomic_uint_fast64_t *counter, uint_fast64_t value)
+{
+    uint_fast64_t seen = atomic_load_explicit(counter, memory_order_relaxed);
+    while (value > seen &&
+           !atomic_compare_exchange_weak_explicit(counter, &seen, value, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+}
+
 static inline void stats_inflight_begin(struct object_stats *s)
 {
-    uint_fast64_t now = atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed) + 1;
-    uint_fast64_t peak = atomic_load_explicit(&s->peak_inflight, memory_order_relaxed);
-    while (now > peak &&
-           !atomic_compare_exchange_weak_explicit(&s->peak_inflight, &peak, now,
-                                                  memory_order_relaxed, memory_order_relaxed))
-        ;
+    stats_raise(&s->peak_inflight,
+                atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed) + 1);
 }
 
 static inline void stats_inflight_end(struct object_stats *s)

@@ -2,7 +2,9 @@
  * streams are confirmed on the third read, windows grow to their limit and share the
  * object's budget, a stream keeps at most 8 requests in flight, random reads prefetch
  * nothing, readahead never runs more than a window ahead of the reader, and it stops
- * where another reader began.
+ * where another reader began; a stream alone in the process probes for more requests in
+ * flight, keeps them only while the reader gets faster, and drops back at once when it is
+ * no longer alone.
  * Prints "N passed, N failed". */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -226,6 +228,123 @@ static void test_end_of_object(void)
           last_end);
 }
 
+/* A lone reader of 2 GiB in 1 MiB reads whose speed is set by the requests it keeps in
+ * flight: mb_per_request MB/s per request up to ceiling_mb MB/s.  Returns the highest
+ * number of requests the stream reached, and how many of its reads ran above 8 (the
+ * shared level); *final is the level at the end. */
+struct lone_run {
+    int highest, final, reads_above_shared, reads;
+};
+
+static struct lone_run run_lone(struct ra_limits lim, double mb_per_request, double ceiling_mb,
+                                bool alone_from_start)
+{
+    struct ra_state ra = { 0 };
+    struct lone_run out = { 0 };
+    double t = 1000.0; /* ms */
+    for (int64_t pos = 0; pos < 2 * GiB; pos += MiB) {
+        struct ra_decision d;
+        lim.alone = alone_from_start;
+        ra_on_read(&ra, &lim, pos, MiB, (uint64_t)t, &d);
+        int level = d.requests > 0 ? d.requests : 8;
+        double rate = level * mb_per_request;
+        if (rate > ceiling_mb)
+            rate = ceiling_mb;
+        t += 1.048576 * 1000.0 / rate; /* 1 MiB at `rate` MB/s, in ms */
+        if (d.requests > out.highest)
+            out.highest = d.requests;
+        out.reads_above_shared += d.requests > 8;
+        out.reads++;
+        out.final = d.requests;
+    }
+    return out;
+}
+
+static void test_lone_stream_requests(void)
+{
+    struct ra_limits lone = limits;
+    lone.requests = 32;
+    /* An origin that throttles each connection to 100 MB/s (the benchmark's s3). */
+    struct lone_run thr = run_lone(lone, 100, 1e9, true);
+    CHECK(thr.highest == 32 && thr.final == 32,
+          "a lone stream against a throttled origin climbs to the cap (highest %d, final %d)",
+          thr.highest, thr.final);
+    CHECK(thr.reads_above_shared > thr.reads / 2,
+          "... and reads most of the object above 8 requests (%d of %d reads)",
+          thr.reads_above_shared, thr.reads);
+    /* The cap is REMOTEIO_STREAM_REQUESTS. */
+    struct ra_limits capped = lone;
+    capped.requests = 12;
+    struct lone_run cap = run_lone(capped, 100, 1e9, true);
+    CHECK(cap.highest == 12, "REMOTEIO_STREAM_REQUESTS=12 bounds the growth (highest %d)",
+          cap.highest);
+    /* An origin that does not throttle connections: the machine gives 1500 MB/s whatever
+     * the requests; one probe to 16 finds no gain and the stream stays at 8. */
+    struct lone_run lan = run_lone(lone, 1500, 1500, true);
+    CHECK(lan.final == 8 && lan.highest <= 16,
+          "against an unthrottled origin the stream goes back to 8 (highest %d, final %d)",
+          lan.highest, lan.final);
+    CHECK(lan.reads_above_shared <= 2 * 64 + 8,
+          "... after probing for at most two windows' worth (%d reads above 8)",
+          lan.reads_above_shared);
+    /* Throughput that rises up to 16 requests and not beyond (a 1600 MB/s link). */
+    struct lone_run mid = run_lone(lone, 100, 1600, true);
+    CHECK(mid.final == 16, "a stream settles where more requests stop helping (final %d)",
+          mid.final);
+    /* Not alone (another stream or random reads in the process): never above 8. */
+    struct lone_run shared = run_lone(lone, 100, 1e9, false);
+    CHECK(shared.highest == 8, "a stream that is not alone keeps 8 requests (highest %d)",
+          shared.highest);
+}
+
+/* A stream that climbed drops back to 8 at its next read once it is not alone, and the
+ * parts it issues from then on are window/8. */
+static void test_lone_stream_yields(void)
+{
+    struct ra_limits lim = limits;
+    lim.requests = 32;
+    lim.alone = true;
+    struct ra_state ra = { 0 };
+    struct ra_decision d = { 0 };
+    double t = 1000.0;
+    int64_t pos = 0;
+    for (; pos < 2 * GiB; pos += MiB) {
+        ra_on_read(&ra, &lim, pos, MiB, (uint64_t)t, &d);
+        t += 1.048576 * 1000.0 / (d.requests > 0 ? d.requests * 100.0 : 800.0);
+    }
+    int before = d.requests;
+    lim.alone = false;
+    int64_t largest = 0;
+    int after = 0;
+    for (int i = 0; i < 16; i++, pos += MiB) {
+        ra_on_read(&ra, &lim, pos, MiB, (uint64_t)t, &d);
+        if (i == 0)
+            after = d.requests;
+        if (d.len > 0 && d.part > largest)
+            largest = d.part;
+        t += 2;
+    }
+    CHECK(before == 32 && after == 8, "a stream yields at once: %d requests, then %d", before,
+          after);
+    CHECK(largest == 8 * MiB, "... and issues window/8 parts again (%" PRId64 " KiB)",
+          largest >> 10);
+    /* Two streams of one object: neither grows, even with the process otherwise quiet. */
+    struct ra_state two = { 0 };
+    struct reader a = { 0 }, b = { .pos = 16 * GiB, .issued_end = 16 * GiB };
+    int highest = 0;
+    uint64_t now = 1000;
+    for (int i = 0; i < 1500; i++, now += 2) {
+        ra_on_read(&two, &lim, a.pos, MiB, now, &d);
+        a.pos += MiB;
+        highest = d.requests > highest ? d.requests : highest;
+        ra_on_read(&two, &lim, b.pos, MiB, now, &d);
+        b.pos += MiB;
+        highest = d.requests > highest ? d.requests : highest;
+    }
+    CHECK(highest == 8, "two active streams of one object keep 8 requests each (highest %d)",
+          highest);
+}
+
 int main(void)
 {
     test_one_stream();
@@ -235,6 +354,8 @@ int main(void)
     test_random();
     test_disabled();
     test_end_of_object();
+    test_lone_stream_requests();
+    test_lone_stream_yields();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
