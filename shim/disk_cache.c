@@ -285,7 +285,7 @@ static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len
         uint32_t len, pad;
     } hdr = { .url_hash = k->url_hash, .chunk = chunk, .len = len };
     memcpy(hdr.id, k->id, sizeof hdr.id);
-    return crc32c(crc32c(0, &hdr, sizeof hdr), data, len);
+    return crc32c(crc32c_x4(data, len), &hdr, sizeof hdr);
 }
 
 static off_t slot_offset(const struct disk_cache *dc, uint32_t i)

@@ -76,14 +76,19 @@ static void crc_setup(void)
 #endif
 }
 
+static uint32_t soft_u64(uint32_t crc, uint64_t w)
+{
+    w ^= crc;
+    return crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^
+           crc_table[5][(w >> 16) & 0xff] ^ crc_table[4][(w >> 24) & 0xff] ^
+           crc_table[3][(w >> 32) & 0xff] ^ crc_table[2][(w >> 40) & 0xff] ^
+           crc_table[1][(w >> 48) & 0xff] ^ crc_table[0][w >> 56];
+}
+
 static uint32_t crc_soft(uint32_t crc, const uint8_t *p, size_t len)
 {
     while (len >= 8) {
-        uint64_t w = load64(p) ^ crc;
-        crc = crc_table[7][w & 0xff] ^ crc_table[6][(w >> 8) & 0xff] ^
-              crc_table[5][(w >> 16) & 0xff] ^ crc_table[4][(w >> 24) & 0xff] ^
-              crc_table[3][(w >> 32) & 0xff] ^ crc_table[2][(w >> 40) & 0xff] ^
-              crc_table[1][(w >> 48) & 0xff] ^ crc_table[0][w >> 56];
+        crc = soft_u64(crc, load64(p));
         p += 8;
         len -= 8;
     }
@@ -118,4 +123,46 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
         return ~crc_sse42(crc, buf, len);
 #endif
     return ~crc_soft(crc, buf, len);
+}
+
+/* Four lanes over 32-byte blocks, word j of a block to lane j; the rest to lane 0. */
+#define LANES_BODY(STEP)                                                               \
+    uint32_t l[4] = { ~0u, ~0u, ~0u, ~0u };                                           \
+    size_t blocks = len / 32;                                                          \
+    for (size_t b = 0; b < blocks; b++, p += 32) {                                     \
+        l[0] = STEP(l[0], load64(p));                                                  \
+        l[1] = STEP(l[1], load64(p + 8));                                              \
+        l[2] = STEP(l[2], load64(p + 16));                                             \
+        l[3] = STEP(l[3], load64(p + 24));                                             \
+    }                                                                                  \
+    l[0] = ~crc32c(~l[0], p, len % 32);                                                \
+    for (int i = 0; i < 4; i++)                                                        \
+        l[i] = ~l[i];                                                                  \
+    return crc32c(0, l, sizeof l)
+
+static uint32_t x4_soft(const uint8_t *p, size_t len)
+{
+    LANES_BODY(soft_u64);
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t hw_u64(uint32_t crc, uint64_t w)
+{
+    return (uint32_t)__builtin_ia32_crc32di(crc, w);
+}
+
+__attribute__((target("sse4.2"))) static uint32_t x4_sse42(const uint8_t *p, size_t len)
+{
+    LANES_BODY(hw_u64);
+}
+#endif
+
+uint32_t crc32c_x4(const void *buf, size_t len)
+{
+    pthread_once(&crc_once, crc_setup);
+#if defined(__x86_64__)
+    if (crc_hw)
+        return x4_sse42(buf, len);
+#endif
+    return x4_soft(buf, len);
 }

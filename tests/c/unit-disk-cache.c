@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "disk-test.h"
 #include "disk_cache.h"
+#include "disk_hash.h"
 #include "unit.h"
 
 #define CS 65536u
@@ -54,6 +55,37 @@ static int hit(struct disk_cache *dc, const struct disk_key *k, uint32_t obj, ui
     CHECK(pattern_wrong(buf, CS, obj, ver, chunk) == 0, "wrong bytes in obj %u chunk %llu", obj,
           (unsigned long long)chunk);
     return 1;
+}
+
+/* The published vectors of SipHash-2-4-128 and CRC32C, and the four-lane checksum against
+ * its definition (lane j: CRC32C of the words j, j+4, ... ; the tail to lane 0). */
+static void test_hashes(void)
+{
+    static const uint8_t sip0[16] = { 0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6,
+                                      0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93 };
+    static const uint8_t sip2[16] = { 0x81, 0x77, 0x22, 0x8d, 0xa4, 0xa4, 0x5d, 0xc7,
+                                      0xfc, 0xa3, 0x8b, 0xde, 0xf6, 0x0a, 0xff, 0xe4 };
+    uint8_t key[16], in[2] = { 0, 1 }, out[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    siphash128(key, in, 0, out);
+    CHECK(memcmp(out, sip0, 16) == 0, "siphash128 of the empty message");
+    siphash128(key, in, 2, out);
+    CHECK(memcmp(out, sip2, 16) == 0, "siphash128 of 00 01");
+    CHECK(crc32c(0, "123456789", 9) == 0xe3069283, "crc32c check value");
+    static uint8_t data[1000], lane[4][256];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 131 + 7);
+    size_t blocks = sizeof data / 32, n[4] = { 0 };
+    for (size_t b = 0; b < blocks; b++)
+        for (int j = 0; j < 4; j++, n[j - 1] += 8)
+            memcpy(lane[j] + n[j], data + b * 32 + j * 8, 8);
+    memcpy(lane[0] + n[0], data + blocks * 32, sizeof data % 32);
+    n[0] += sizeof data % 32;
+    uint32_t l[4];
+    for (int j = 0; j < 4; j++)
+        l[j] = crc32c(0, lane[j], n[j]);
+    CHECK(crc32c_x4(data, sizeof data) == crc32c(0, l, sizeof l), "crc32c_x4 by its definition");
 }
 
 static void test_basics(void)
@@ -341,6 +373,7 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(logpath, sizeof logpath, "%s/log", root);
+    test_hashes();
     test_basics();
     test_lru();
     test_damage();
