@@ -97,7 +97,9 @@ void disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *
 
 /* A hit copies the chunk into buf (len >= its length) and returns its length.
  * Otherwise: -ENOENT (not there, or failed its check: counted), -EINPROGRESS (another
- * live process is filling it: disk_cache_wait), -ENODEV (the tier stepped aside). */
+ * live process is filling it: disk_cache_wait), -ENODEV (the tier stepped aside, or, for
+ * this call only, its lock stayed busy for 2 s).  Every call below answers -ENODEV the
+ * same way: the caller goes on from the network. */
 ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                         void *buf, size_t len);
 

@@ -24,7 +24,13 @@ run() {
 run unit "$B/unit-disk-cache" "$T"
 run bound "$B/disk-cache-stress" bound "$T/bound" 16
 run shared "$B/disk-cache-stress" shared "$T/shared"
-run kill "$B/disk-cache-stress" kill "$T/kill"
+# Under TSan a lock taken back from a killed process (EOWNERDEAD) is not seen as taken,
+# and it reports the unlock that follows; TSan is for the threads, ASan covers this one.
+if [[ "${REMOTEIO_TEST_BUILD:-build}" == *tsan* ]]; then
+    echo "SKIP: kill -9 rounds under TSan (robust-lock recovery is not modelled)"
+else
+    run kill "$B/disk-cache-stress" kill "$T/kill"
+fi
 run threads "$B/disk-cache-stress" threads "$T/threads"
 
 if [ "$(id -u)" = 0 ] && mkdir -p "$T/tmpfs" && mount -t tmpfs -o size=16m tmpfs "$T/tmpfs" 2>/dev/null; then

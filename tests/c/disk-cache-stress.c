@@ -296,6 +296,7 @@ static void scenario_kill(const char *dir)
            "chunks, 0 wrong bytes; %llu slots left FILLING by the dead, %llu taken over\n",
            (unsigned long long)served_kill, (unsigned long long)(2 * universe),
            (unsigned long long)filling_dead, (unsigned long long)st.takeovers);
+    free(buf);
     disk_cache_close(dc);
 }
 
@@ -337,6 +338,7 @@ static void scenario_small(const char *dir, uint64_t limit)
     printf("small: limit %llu reduced to %llu (%llu slots), %llu chunks written, usage %llu\n",
            (unsigned long long)limit, (unsigned long long)st.limit, (unsigned long long)st.slots,
            (unsigned long long)n, (unsigned long long)fs_alloc);
+    free(buf);
     disk_cache_close(dc);
 }
 
@@ -436,6 +438,7 @@ static void scenario_bench(const char *dir, uint64_t mib)
            "a plain file %.2f GB/s (ratio %.2f)\n",
            (unsigned long long)mib, gb / fill, gb / best_hit, gb / best_plain,
            best_plain / best_hit);
+    free(buf);
     disk_cache_close(dc);
 }
 
