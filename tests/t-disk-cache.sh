@@ -2,8 +2,8 @@
 # t-disk-cache.sh: the persistent disk tier on its own (shim/disk_cache.c, not yet under the
 # memory cache): its unit test (build/tests/unit-disk-cache) and real processes sharing it
 # (build/tests/disk-cache-stress): 4 writers of 4x the limit under a du sampler, 2 readers
-# of the same cold chunks, 20 rounds of kill -9, 8 threads in 2 processes, and a limit
-# larger than a 16 MiB tmpfs (as root).  DISK_CACHE_BENCH=1 adds the micro-benchmark.
+# of the same cold chunks, 20 rounds of kill -9, 8 threads in 2 processes, and as root a
+# limit larger than a 16 MiB tmpfs, a slab made unwritable in use, a read-only mount.  DISK_CACHE_BENCH=1 adds the micro-benchmark.
 source "$(dirname "$0")/lib.sh"
 B=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests
 for bin in unit-disk-cache disk-cache-stress; do
@@ -38,6 +38,17 @@ if [ "$(id -u)" = 0 ] && mkdir -p "$T/tmpfs" && mount -t tmpfs -o size=16m tmpfs
     run "16 MiB tmpfs, 64 MiB limit" "$B/disk-cache-stress" small "$T/tmpfs/cache" 64
 else
     echo "SKIP: 16 MiB tmpfs (needs root and mount)"
+fi
+
+# An unwritable slab in use (chattr +i, where the file system has it) and a read-only mount.
+touch "$T/probe"
+if [ "$(id -u)" = 0 ] && chattr +i "$T/probe" 2>/dev/null; then
+    chattr -i "$T/probe"
+    mkdir -p "$T/readonly"
+    at_exit "umount '$T/readonly/ro'; chattr -i '$T/readonly/cache/slab'"
+    run "read-only and unwritable" "$B/disk-cache-stress" readonly "$T/readonly"
+else
+    echo "SKIP: read-only and unwritable (needs root and chattr +i on $T)"
 fi
 
 if [ "${DISK_CACHE_BENCH:-0}" = 1 ]; then

@@ -6,6 +6,9 @@
  *                     pass: 0 wrong bytes, nothing left FILLING, no slot stuck, still works
  *   small DIR LIMIT   DIR on a small file system, LIMIT larger: reduced at start with one
  *                     log line, works, stays within the reduced limit
+ *   readonly DIR      (root) the slab made unwritable in use (chattr +i): the tier steps
+ *                     aside with one log line and reads go on (fetched); a read-only
+ *                     mount of the cache directory is refused at open with one line
  *   threads DIR       4 threads and a child process on the same chunks (for TSan)
  *   bench DIR MIB     hit read and fill throughput against pread of a plain file (report)
  * Prints "N passed, N failed" (bench: figures only). */
@@ -342,6 +345,56 @@ static void scenario_small(const char *dir, uint64_t limit)
     disk_cache_close(dc);
 }
 
+static int sh_cmd(const char *fmt, const char *a, const char *b)
+{
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, fmt, a, b);
+    return system(cmd);
+}
+
+static void scenario_readonly(const char *dir)
+{
+    char cache[4200], logpath[4300], ro[4300], slab[4300];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    snprintf(slab, sizeof slab, "%s/slab", cache);
+    snprintf(logpath, sizeof logpath, "%s/log", dir);
+    snprintf(ro, sizeof ro, "%s/ro", dir);
+    struct disk_cache *dc = open_cache(cache, 4 * MiB);
+    struct disk_key k;
+    key_of(dc, &k, 800);
+    uint8_t *buf = malloc(CS);
+    for (uint64_t c = 0; c < 4; c++)
+        get_checked(dc, &k, 800, c, 0, buf);
+    /* Writes into the slab now fail (EPERM), as on a file system gone read-only. */
+    CHECK(sh_cmd("chattr +i '%s'%s", slab, "") == 0, "chattr +i slab");
+    log_capture(logpath);
+    uint64_t ok = 0;
+    for (uint64_t c = 0; c < 16; c++) /* 0-3 are hits; the rest fetched */
+        ok += get_checked(dc, &k, 800, c, 0, buf) == CS;
+    int lines = log_count(logpath, "remoteio:"), aside = log_count(logpath, "going on without it");
+    CHECK(ok == 16 && sh->wrong == 0, "%llu of 16 reads right, %llu wrong bytes",
+          (unsigned long long)ok, (unsigned long long)sh->wrong);
+    CHECK(lines == 1 && aside == 1, "%d log lines, %d stepping aside", lines, aside);
+    CHECK(disk_cache_read(dc, &k, 0, buf, CS) == -ENODEV, "the tier has stepped aside");
+    disk_cache_close(dc);
+    sh_cmd("chattr -i '%s'%s", slab, "");
+    /* A read-only mount of a good cache directory is refused at open. */
+    mkdir(ro, 0700);
+    CHECK(sh_cmd("mount --bind '%s' '%s'", cache, ro) == 0 &&
+          sh_cmd("mount -o remount,ro,bind '%s'%s", ro, "") == 0, "read-only bind mount");
+    log_capture(logpath);
+    struct disk_cache *again = disk_cache_open(ro, 4 * MiB, CS);
+    lines = log_count(logpath, "remoteio:");
+    CHECK(again == NULL && lines == 1 && log_count(logpath, "Read-only file system") == 1,
+          "read-only directory refused at open (%d log lines)", lines);
+    log_set_descriptor(2);
+    disk_cache_close(again);
+    sh_cmd("umount '%s'%s", ro, "");
+    printf("readonly: slab unwritable in use: %llu of 16 reads right, the tier stepped aside "
+           "with %d line; a read-only mount refused at open\n", (unsigned long long)ok, aside);
+    free(buf);
+}
+
 struct thread_arg {
     struct disk_cache *dc;
     unsigned seed;
@@ -445,7 +498,7 @@ static void scenario_bench(const char *dir, uint64_t mib)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: %s bound|shared|kill|small|threads|bench DIR [SIZE]\n", argv[0]);
+        fprintf(stderr, "usage: %s bound|shared|kill|small|readonly|threads|bench DIR [SIZE]\n", argv[0]);
         return 2;
     }
     sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -459,6 +512,8 @@ int main(int argc, char **argv)
         scenario_kill(dir);
     else if (!strcmp(what, "small"))
         scenario_small(dir, size * MiB);
+    else if (!strcmp(what, "readonly"))
+        scenario_readonly(dir);
     else if (!strcmp(what, "threads"))
         scenario_threads(dir);
     else if (!strcmp(what, "bench")) {
