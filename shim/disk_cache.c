@@ -295,8 +295,14 @@ static off_t slot_offset(const struct disk_cache *dc, uint32_t i)
     return (off_t)i * dc->chunk_size;
 }
 
-void disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *url,
-                   const char *validator, uint64_t size)
+static bool key_unset(const struct disk_key *k)
+{
+    static const uint8_t zero[16];
+    return memcmp(k->id, zero, sizeof zero) == 0 && k->url_hash == 0;
+}
+
+int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *url,
+                  const char *validator, uint64_t size)
 {
     /* Length-prefixed fields, so that no two triples share an encoding. */
     size_t ul = strlen(url), vl = strlen(validator ? validator : "");
@@ -304,7 +310,7 @@ void disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *
     uint8_t stack[1024], *buf = n <= sizeof stack ? stack : malloc(n);
     memset(k, 0, sizeof *k);
     if (!buf)
-        return; /* an all-zero id: matches nothing ever stored (never filled either) */
+        return -ENOMEM;
     uint64_t u = ul, v = vl;
     memcpy(buf, &u, 8);
     memcpy(buf + 8, url, ul);
@@ -317,11 +323,14 @@ void disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *
     memcpy(&k->url_hash, uh, 8);
     if (buf != stack)
         free(buf);
+    return 0;
 }
 
 ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                         void *buf, size_t len)
 {
+    if (key_unset(k))
+        return -ENOENT;
     if (lock_index(dc))
         return -ENODEV;
     uint32_t i = find(dc, k, chunk);
@@ -414,6 +423,8 @@ static uint32_t victim(struct disk_cache *dc)
 int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                      struct disk_claim *c)
 {
+    if (key_unset(k))
+        return -ENOSPC;
     if (lock_index(dc))
         return -ENODEV;
     sweep_slots(dc, SWEEP_STEP);

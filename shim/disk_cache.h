@@ -92,8 +92,9 @@ struct disk_cache_stats {
 struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chunk_size);
 void disk_cache_close(struct disk_cache *dc);
 
-void disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *url,
-                   const char *validator, uint64_t size);
+/* 0, or -ENOMEM (then k is all zero: such a key never hits and is never stored). */
+int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *url,
+                  const char *validator, uint64_t size);
 
 /* A hit copies the chunk into buf (len >= its length) and returns its length.
  * Otherwise: -ENOENT (not there, or failed its check: counted), -EINPROGRESS (another

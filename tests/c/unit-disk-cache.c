@@ -105,6 +105,14 @@ static void test_basics(void)
     disk_key_make(dc, &a2, "http://127.0.0.1/a.img", "\"etag-2\"", 10 * MiB);
     CHECK(memcmp(a.id, b.id, 16) != 0 && memcmp(a.id, a2.id, 16) != 0, "distinct ids");
     CHECK(a.url_hash == a2.url_hash && a.url_hash != b.url_hash, "url hashes");
+    struct disk_key unset = { { 0 }, 0 };
+    struct disk_claim uc;
+    CHECK(disk_cache_claim(dc, &unset, 0, &uc) == -ENOSPC &&
+          disk_cache_read(dc, &unset, 0, buf, CS) == -ENOENT, "an unset key is never stored");
+    static char longurl[5000];
+    memset(longurl, 'u', sizeof longurl - 1);
+    struct disk_key lk;
+    CHECK(disk_key_make(dc, &lk, longurl, "v", 1) == 0 && lk.url_hash != 0, "a long URL");
 
     CHECK(disk_cache_read(dc, &a, 0, buf, CS) == -ENOENT, "cold read misses");
     for (uint64_t c = 0; c < 4; c++)
