@@ -356,7 +356,7 @@ ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_
     for (int p = 0; p < DC_PINS && !pin; p++)
         if (__atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE) == 0) {
             pin = &s->pins[p];
-            pin->until_ms = now + PIN_LEASE_MS;
+            pin->until_ms = now + dc->pin_lease_ms;
             __atomic_store_n(&pin->tag, tag, __ATOMIC_RELEASE);
         }
     /* No free pin entry: copy unpinned; I2 still holds. */
@@ -460,7 +460,7 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
     }
     if (rc == 0) {
         s->owner = me;
-        s->lease_ms = now + FILL_LEASE_MS;
+        s->lease_ms = now + dc->fill_lease_ms;
         bump(dc, s);
         *c = (struct disk_claim){ .slot = i, .seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE),
                                   .key = *k, .chunk = chunk };
@@ -497,6 +497,14 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
         disk_cache_abandon(dc, c);
         return -EINVAL;
     }
+    /* A claim lost already (lease run out, taken over) writes nothing.  One lost during
+     * the pwrite below may overwrite the taker's bytes: its CRC then fails (I2). */
+    if (lock_index(dc))
+        return -ENODEV;
+    bool holds = claim_holds(dc, c);
+    unlock_index(dc);
+    if (!holds)
+        return -ESTALE;
     uint32_t crc = chunk_crc(&c->key, c->chunk, (uint32_t)len, data);
     size_t done = 0;
     while (done < len) {
@@ -636,6 +644,12 @@ size_t disk_cache_sweep(struct disk_cache *dc)
     size_t n = sweep_slots(dc, dc->nslots);
     unlock_index(dc);
     return n;
+}
+
+void disk_cache_set_leases(struct disk_cache *dc, uint64_t pin_ms, uint64_t fill_ms)
+{
+    dc->pin_lease_ms = pin_ms;
+    dc->fill_lease_ms = fill_ms;
 }
 
 void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)

@@ -39,6 +39,9 @@
  *      dead process, or past its lease, counts as absent.  A FILLING slot whose owner is
  *      dead or past its lease is taken over by the next claimer, or freed by the sweep each
  *      claim runs over a few slots.  So nothing stays pinned or FILLING beyond a lease.
+ *      A filler whose claim was lost writes nothing (checked before its pwrite) and cannot
+ *      publish (the slot's seq moved); one that loses it during its pwrite can at worst
+ *      make the taker's chunk fail its CRC (I2): a miss, refetched.
  *   I5 An index whose magic, format version, sizes or header CRC do not match, or whose
  *      files are missing or of the wrong size, is rebuilt empty (one log line) by a process
  *      that holds the index's exclusive OFD lock, i.e. while no other process has it open.
@@ -138,5 +141,8 @@ size_t disk_cache_clear(struct disk_cache *dc, const struct disk_key *k);
 /* Release pins of dead processes and FILLING slots of dead or late fillers, everywhere. */
 size_t disk_cache_sweep(struct disk_cache *dc);
 void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st);
+/* The leases this process's pins and claims take (defaults 10 s and 30 s): a pin or claim
+ * older than its lease counts as absent, even if its process lives. */
+void disk_cache_set_leases(struct disk_cache *dc, uint64_t pin_ms, uint64_t fill_ms);
 
 #endif

@@ -71,6 +71,7 @@ struct disk_cache {
     uint32_t *buckets;
     uint32_t nslots, bucket_mask, chunk_size;
     uint64_t limit;
+    uint64_t pin_lease_ms, fill_lease_ms; /* this process's leases (disk_cache_set_leases) */
     int disabled; /* atomic */
     uint32_t nonce; /* atomic: makes pin tags unique within the process */
     struct counters c; /* atomics */

@@ -384,6 +384,7 @@ struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chu
     dc->dirfd = dc->index_fd = dc->slab_fd = -1;
     snprintf(dc->dir, sizeof dc->dir, "%s", dir);
     dc->chunk_size = chunk_size;
+    disk_cache_set_leases(dc, PIN_LEASE_MS, FILL_LEASE_MS);
     if (open_dir(dc) || (dc->index_fd = open_file(dc, "index")) < 0 ||
         (dc->slab_fd = open_file(dc, "slab")) < 0)
         goto fail;

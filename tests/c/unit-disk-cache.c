@@ -1,7 +1,8 @@
 /* unit-disk-cache.c: the disk tier (shim/disk_cache.c) in one process and its children:
  * fill and hit, keys of two objects never confused, a changed validator misses and its
  * old chunks are reused first, LRU eviction order, persistence across a reopen,
- * single-flight claims (another claimer waits, a dead filler is taken over), a flipped
+ * single-flight claims (another claimer waits; a dead filler, or a live one past its
+ * lease, is taken over and a late fill refused), a flipped
  * byte in the slab fails its checksum and is refetched, a slot table of random bytes is
  * made sound at open (misses, never wrong bytes), a truncated slab or index and an
  * index of a foreign format are rebuilt empty with one log line, the limit holds in
@@ -155,12 +156,25 @@ static void test_basics(void)
     fill_chunk(dc, &b, 2, 1, 6);
     CHECK(hit(dc, &b, 2, 1, 6) == 1, "taken-over chunk is served");
 
+    /* A live filler past its lease is taken over; its late fill is refused. */
+    disk_cache_set_leases(dc, 10000, 100);
+    CHECK(disk_cache_claim(dc, &b, 7, &c1) == 0, "claim b7");
+    CHECK(disk_cache_claim(dc, &b, 7, &c2) == -EINPROGRESS, "b7 within its lease");
+    usleep(150 * 1000);
+    CHECK(disk_cache_claim(dc, &b, 7, &c2) == 0, "b7 past its lease: taken over");
+    pattern_fill(want, CS, 2, 1, 7);
+    CHECK(disk_cache_fill(dc, &c2, want, CS) == 0, "the taker fills");
+    pattern_fill(want, CS, 2, 9, 7);
+    CHECK(disk_cache_fill(dc, &c1, want, CS) == -ESTALE, "the late filler is refused");
+    CHECK(hit(dc, &b, 2, 1, 7) == 1, "the taker's bytes are served, not the late filler's");
+    disk_cache_set_leases(dc, 10000, 30000);
+
     struct disk_cache_stats s;
     disk_cache_stats(dc, &s);
-    CHECK(s.takeovers == 1, "takeovers %llu", (unsigned long long)s.takeovers);
-    CHECK(s.writes == 6 && s.bytes_written == 6 * CS, "writes %llu", (unsigned long long)s.writes);
-    CHECK(s.hits == 7, "hits %llu", (unsigned long long)s.hits);
-    CHECK(s.ready == 6 && s.used == 6 * CS && s.filling == 0, "ready %llu used %llu filling %llu",
+    CHECK(s.takeovers == 2, "takeovers %llu", (unsigned long long)s.takeovers);
+    CHECK(s.writes == 7 && s.bytes_written == 7 * CS, "writes %llu", (unsigned long long)s.writes);
+    CHECK(s.hits == 8, "hits %llu", (unsigned long long)s.hits);
+    CHECK(s.ready == 7 && s.used == 7 * CS && s.filling == 0, "ready %llu used %llu filling %llu",
           (unsigned long long)s.ready, (unsigned long long)s.used, (unsigned long long)s.filling);
     CHECK(s.limit == 4 * MiB && s.slots >= 50 && s.slots <= 64, "limit %llu slots %llu",
           (unsigned long long)s.limit, (unsigned long long)s.slots);
