@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -342,6 +343,24 @@ static void scenario_small(const char *dir, uint64_t limit)
            (unsigned long long)limit, (unsigned long long)st.limit, (unsigned long long)st.slots,
            (unsigned long long)n, (unsigned long long)fs_alloc);
     free(buf);
+    disk_cache_close(dc);
+
+    /* The default limit: a quarter of the free space (at most 8 GiB, at least 64 chunks). */
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0, "remove the cache");
+    struct statvfs fs;
+    statvfs(logpath, &fs);
+    uint64_t quarter = (uint64_t)fs.f_bavail * fs.f_frsize / 4;
+    uint64_t expect = quarter > 64 * CS ? quarter : 64 * CS;
+    dc = open_cache(dir, 0);
+    disk_cache_stats(dc, &st);
+    dir_usage(dir, &fs_alloc, &fs_apparent);
+    CHECK(st.limit == expect && fs_alloc <= st.limit && fs_apparent <= st.limit,
+          "default limit %llu (expected %llu), usage %llu", (unsigned long long)st.limit,
+          (unsigned long long)expect, (unsigned long long)fs_alloc);
+    printf("small: default limit on that file system %llu (%llu slots)\n",
+           (unsigned long long)st.limit, (unsigned long long)st.slots);
     disk_cache_close(dc);
 }
 
