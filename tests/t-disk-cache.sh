@@ -15,7 +15,7 @@ require du
 run() {
     local name=$1 out; shift
     if out=$("$@" 2>&1) && grep -q ' 0 failed$' <<<"$out"; then
-        ok "$name: $(grep -v '^remoteio:' <<<"$out" | tail -2 | paste -sd' ')"
+        ok "$name: $(grep -v -e '^remoteio:' -e ' passed, ' <<<"$out" | paste -sd' ') ($(tail -1 <<<"$out"))"
     else
         echo "$out"; fail "$name"
     fi
