@@ -24,11 +24,14 @@ SHIM_SRC := $(sort $(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/c/*.c))
 TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+# The disk tier (raw syscalls, no hooks): linked by its unit and multi-process tests.
+DISK_OBJ := $(BUILD)/obj/disk_cache.o $(BUILD)/obj/disk_open.o $(BUILD)/obj/disk_hash.o
 # Objects the standalone unit tests may link (no interposition in them).
 UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o \
             $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o \
-            $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o
+            $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o \
+            $(BUILD)/obj/clock.o $(DISK_OBJ)
 
 all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
 
@@ -51,6 +54,8 @@ $(BUILD)/remoteio: tools/remoteio.in | $(BUILD)
 # Unit tests (unit-*.c) link the parser objects; the others are plain programs
 # run under the shim by the shell tests.
 $(BUILD)/tests/unit-%: tests/c/unit-%.c $(UNIT_OBJ) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
+$(BUILD)/tests/disk-cache-stress: tests/c/disk-cache-stress.c $(UNIT_OBJ) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
 $(BUILD)/tests/%: tests/c/%.c | $(BUILD)/tests
 	$(CC) -D_GNU_SOURCE -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $<

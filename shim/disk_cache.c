@@ -1,0 +1,675 @@
+/* disk_cache.c: the persistent disk tier's chunk protocol (design and invariants in
+ * disk_cache.h): the shared index (slots, hash, eviction list, pins, leases, repair), read,
+ * claim, fill, abandon, wait, and the slab I/O.  Opening is disk_open.c.
+ * Locking: h->lock (process-shared, robust) guards every index field except the slots'
+ * seq words and pin tags, which are atomics (read without the lock by readers and
+ * waiters); it is never held across a syscall other than the liveness probe kill(pid, 0). */
+#include <errno.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "disk_cache.h"
+#include "disk_hash.h"
+#include "disk_index.h"
+#include "disk_sys.h"
+#include "log.h"
+
+#define COUNT(dc, field, n) __atomic_fetch_add(&(dc)->c.field, (n), __ATOMIC_RELAXED)
+
+void disk_step_aside(struct disk_cache *dc, const char *what, int err)
+{
+    if (__atomic_exchange_n(&dc->disabled, 1, __ATOMIC_ACQ_REL) == 0)
+        log_warn("disk cache %s: %s: %s; going on without it", dc->dir, what, strerror(err));
+}
+
+static bool off(struct disk_cache *dc)
+{
+    return __atomic_load_n(&dc->disabled, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* ---- the index: hash, list, pins (all under lock) ---- */
+
+static uint32_t bucket_of(const struct disk_cache *dc, const struct disk_key *k, uint64_t chunk)
+{
+    uint64_t a;
+    memcpy(&a, k->id, 8);
+    uint64_t h = (a ^ (chunk * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+    return (uint32_t)(h >> 32) & dc->bucket_mask;
+}
+
+static bool same_key(const struct disk_key *a, const struct disk_key *b)
+{
+    return memcmp(a->id, b->id, sizeof a->id) == 0 && a->url_hash == b->url_hash;
+}
+
+/* The slot holding (k, chunk) (READY or FILLING), or NIL. */
+static uint32_t find(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk)
+{
+    uint32_t i = dc->buckets[bucket_of(dc, k, chunk)];
+    for (uint32_t steps = 0; i != NIL; steps++) {
+        if (i >= dc->nslots || steps > dc->nslots) { /* a damaged chain */
+            disk_index_repair(dc, false);
+            return off(dc) ? NIL : find(dc, k, chunk);
+        }
+        struct dc_slot *s = &dc->slots[i];
+        if (s->state != SLOT_FREE && s->chunk == chunk && same_key(&s->key, k))
+            return i;
+        i = s->hnext;
+    }
+    return NIL;
+}
+
+static void hash_insert(struct disk_cache *dc, uint32_t i)
+{
+    uint32_t *b = &dc->buckets[bucket_of(dc, &dc->slots[i].key, dc->slots[i].chunk)];
+    dc->slots[i].hnext = *b;
+    *b = i;
+}
+
+static void hash_remove(struct disk_cache *dc, uint32_t i)
+{
+    uint32_t *p = &dc->buckets[bucket_of(dc, &dc->slots[i].key, dc->slots[i].chunk)];
+    for (uint32_t steps = 0; *p != NIL && *p < dc->nslots && steps <= dc->nslots; steps++) {
+        if (*p == i) {
+            *p = dc->slots[i].hnext;
+            return;
+        }
+        p = &dc->slots[*p].hnext;
+    }
+}
+
+static void list_remove(struct disk_cache *dc, uint32_t i)
+{
+    struct dc_slot *s = &dc->slots[i];
+    if (s->prev != NIL)
+        dc->slots[s->prev].next = s->next;
+    else
+        dc->h->head = s->next;
+    if (s->next != NIL)
+        dc->slots[s->next].prev = s->prev;
+    else
+        dc->h->tail = s->prev;
+    s->prev = s->next = NIL;
+}
+
+static void list_push_head(struct disk_cache *dc, uint32_t i)
+{
+    struct dc_slot *s = &dc->slots[i];
+    s->prev = NIL;
+    s->next = dc->h->head;
+    if (s->next != NIL)
+        dc->slots[s->next].prev = i;
+    else
+        dc->h->tail = i;
+    dc->h->head = i;
+}
+
+static void list_push_tail(struct disk_cache *dc, uint32_t i)
+{
+    struct dc_slot *s = &dc->slots[i];
+    s->next = NIL;
+    s->prev = dc->h->tail;
+    if (s->prev != NIL)
+        dc->slots[s->prev].next = i;
+    else
+        dc->h->head = i;
+    dc->h->tail = i;
+}
+
+static void bump(struct disk_cache *dc, struct dc_slot *s)
+{
+    __atomic_fetch_add(&s->seq, 1, __ATOMIC_RELEASE);
+    sys_futex_wake(&s->seq);
+}
+
+/* A pin counts while its process lives and its lease runs; others are cleared. */
+static bool pinned(struct dc_slot *s, uint64_t now)
+{
+    bool any = false;
+    for (int p = 0; p < DC_PINS; p++) {
+        uint64_t tag = __atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE);
+        if (!tag)
+            continue;
+        if (s->pins[p].until_ms > now && sys_alive((int32_t)(tag >> 32)))
+            any = true;
+        else
+            __atomic_compare_exchange_n(&s->pins[p].tag, &tag, 0, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED);
+    }
+    return any;
+}
+
+static bool filler_gone(const struct dc_slot *s, uint64_t now)
+{
+    return s->lease_ms <= now || !sys_alive(s->owner);
+}
+
+/* A slot becomes FREE, at the tail of the list (reused first). */
+static void drop(struct disk_cache *dc, uint32_t i)
+{
+    struct dc_slot *s = &dc->slots[i];
+    if (s->state != SLOT_FREE)
+        hash_remove(dc, i);
+    if (s->state != SLOT_FILLING) /* FREE and READY slots are on the list */
+        list_remove(dc, i);
+    if (s->state == SLOT_READY) {
+        dc->h->n_ready--;
+        dc->h->used -= s->len;
+    } else if (s->state == SLOT_FILLING) {
+        dc->h->n_filling--;
+    }
+    s->state = SLOT_FREE;
+    s->len = 0;
+    list_push_tail(dc, i);
+    bump(dc, s);
+}
+
+static size_t sweep_slots(struct disk_cache *dc, uint32_t n)
+{
+    uint64_t now = now_ms();
+    size_t freed = 0;
+    for (uint32_t k = 0; k < n && k < dc->nslots; k++) {
+        uint32_t i = dc->h->sweep++ % dc->nslots;
+        struct dc_slot *s = &dc->slots[i];
+        if (s->state == SLOT_FILLING && filler_gone(s, now)) {
+            drop(dc, i);
+            freed++;
+        }
+        (void)pinned(s, now);
+    }
+    return freed;
+}
+
+static int by_tick_desc(const void *a, const void *b, void *arg)
+{
+    const struct dc_slot *slots = arg;
+    uint64_t ta = slots[*(const uint32_t *)a].tick, tb = slots[*(const uint32_t *)b].tick;
+    return ta < tb ? 1 : ta > tb ? -1 : 0;
+}
+
+/* Rebuild the derived structures (hash chains, list, counts) from the slots themselves,
+ * after a process died holding the lock or a damaged link was met.  force: nobody else
+ * has the index open, so every pin and FILLING slot is stale. */
+void disk_index_repair(struct disk_cache *dc, bool force)
+{
+    struct dc_header *h = dc->h;
+    uint64_t now = now_ms();
+    uint32_t *order = malloc((size_t)dc->nslots * sizeof *order);
+    if (!order) {
+        disk_step_aside(dc, "repairing the index", ENOMEM);
+        return;
+    }
+    memset(dc->buckets, 0xff, (size_t)(dc->bucket_mask + 1) * sizeof *dc->buckets);
+    h->head = h->tail = NIL;
+    h->n_ready = h->n_filling = 0;
+    h->used = 0;
+    uint32_t nready = 0;
+    for (uint32_t i = 0; i < dc->nslots; i++) {
+        struct dc_slot *s = &dc->slots[i];
+        s->prev = s->next = s->hnext = NIL;
+        if (force)
+            for (int p = 0; p < DC_PINS; p++)
+                s->pins[p].tag = 0;
+        if (s->state == SLOT_FILLING && (force || filler_gone(s, now)))
+            s->state = SLOT_FREE;
+        if (s->state == SLOT_READY && (s->len == 0 || s->len > dc->chunk_size))
+            s->state = SLOT_FREE;
+        if (s->state != SLOT_READY && s->state != SLOT_FILLING)
+            s->state = SLOT_FREE;
+        if (s->state == SLOT_READY)
+            order[nready++] = i;
+        if (s->state != SLOT_FREE)
+            hash_insert(dc, i);
+        if (s->state == SLOT_FILLING)
+            h->n_filling++;
+        if (s->tick > h->tick)
+            h->tick = s->tick;
+        __atomic_fetch_add(&s->seq, 1, __ATOMIC_RELEASE);
+    }
+    qsort_r(order, nready, sizeof *order, by_tick_desc, dc->slots);
+    for (uint32_t k = 0; k < nready; k++) {
+        list_push_tail(dc, order[k]);
+        h->n_ready++;
+        h->used += dc->slots[order[k]].len;
+    }
+    for (uint32_t i = 0; i < dc->nslots; i++)
+        if (dc->slots[i].state == SLOT_FREE)
+            list_push_tail(dc, i);
+    free(order);
+    log_info("disk cache %s: index repaired (%u chunks kept)", dc->dir, nready);
+}
+
+static int lock_index(struct disk_cache *dc)
+{
+    if (off(dc))
+        return -ENODEV;
+    /* timedlock (CLOCK_REALTIME) rather than clocklock: the sanitizers know it; a clock
+     * step can only move this one bounded wait. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += LOCK_TIMEOUT_MS / 1000;
+    int rc = pthread_mutex_timedlock(&dc->h->lock, &ts);
+    if (rc == EOWNERDEAD) {
+        log_warn("disk cache %s: a process died holding the index lock; repairing", dc->dir);
+        disk_index_repair(dc, false);
+        pthread_mutex_consistent(&dc->h->lock);
+        rc = 0;
+    }
+    if (rc == ETIMEDOUT) {
+        log_limited(LOG_WARN, "disk-lock", "disk cache %s: index lock busy for %d ms; skipping",
+                    dc->dir, LOCK_TIMEOUT_MS);
+        return -ETIMEDOUT;
+    }
+    if (rc) {
+        disk_step_aside(dc, "index lock", rc);
+        return -ENODEV;
+    }
+    return 0;
+}
+
+static void unlock_index(struct disk_cache *dc)
+{
+    pthread_mutex_unlock(&dc->h->lock);
+}
+
+/* ---- chunks ---- */
+
+static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len, const void *data)
+{
+    struct {
+        uint8_t id[16];
+        uint64_t url_hash, chunk;
+        uint32_t len, pad;
+    } hdr = { .url_hash = k->url_hash, .chunk = chunk, .len = len };
+    memcpy(hdr.id, k->id, sizeof hdr.id);
+    return crc32c(crc32c_x4(data, len), &hdr, sizeof hdr);
+}
+
+static off_t slot_offset(const struct disk_cache *dc, uint32_t i)
+{
+    return (off_t)i * dc->chunk_size;
+}
+
+static bool key_unset(const struct disk_key *k)
+{
+    static const uint8_t zero[16];
+    return memcmp(k->id, zero, sizeof zero) == 0 && k->url_hash == 0;
+}
+
+int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *url,
+                  const char *validator, uint64_t size)
+{
+    /* Length-prefixed fields, so that no two triples share an encoding. */
+    size_t ul = strlen(url), vl = strlen(validator ? validator : "");
+    size_t n = 8 + ul + 8 + vl + 8;
+    uint8_t stack[1024], *buf = n <= sizeof stack ? stack : malloc(n);
+    memset(k, 0, sizeof *k);
+    if (!buf)
+        return -ENOMEM;
+    uint64_t u = ul, v = vl;
+    memcpy(buf, &u, 8);
+    memcpy(buf + 8, url, ul);
+    memcpy(buf + 8 + ul, &v, 8);
+    memcpy(buf + 16 + ul, validator ? validator : "", vl);
+    memcpy(buf + 16 + ul + vl, &size, 8);
+    siphash128(dc->h->secret, buf, n, k->id);
+    uint8_t uh[16];
+    siphash128(dc->h->secret, buf, 8 + ul, uh);
+    memcpy(&k->url_hash, uh, 8);
+    if (buf != stack)
+        free(buf);
+    return 0;
+}
+
+ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                        void *buf, size_t len)
+{
+    if (key_unset(k))
+        return -ENOENT;
+    if (lock_index(dc))
+        return -ENODEV;
+    uint32_t i = find(dc, k, chunk);
+    if (i == NIL) {
+        unlock_index(dc);
+        COUNT(dc, misses, 1);
+        return -ENOENT;
+    }
+    struct dc_slot *s = &dc->slots[i];
+    if (s->state == SLOT_FILLING) {
+        unlock_index(dc);
+        return -EINPROGRESS;
+    }
+    if (len < s->len) {
+        unlock_index(dc);
+        return -EINVAL;
+    }
+    uint64_t now = now_ms();
+    uint64_t tag = (uint64_t)(uint32_t)getpid() << 32 |
+                   (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
+    struct dc_pin *pin = NULL;
+    (void)pinned(s, now); /* clears dead pins */
+    for (int p = 0; p < DC_PINS && !pin; p++)
+        if (__atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE) == 0) {
+            pin = &s->pins[p];
+            pin->until_ms = now + dc->pin_lease_ms;
+            __atomic_store_n(&pin->tag, tag, __ATOMIC_RELEASE);
+        }
+    /* No free pin entry: copy unpinned; I2 still holds. */
+    uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+    uint32_t slen = s->len, scrc = s->crc;
+    s->tick = ++dc->h->tick;
+    list_remove(dc, i);
+    list_push_head(dc, i);
+    unlock_index(dc);
+
+    ssize_t got = 0;
+    while ((size_t)got < slen) {
+        ssize_t r = sys_pread(dc->slab_fd, (char *)buf + got, slen - (size_t)got,
+                              slot_offset(dc, i) + got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r < 0)
+                disk_step_aside(dc, "reading the slab", errno);
+            break;
+        }
+        got += r;
+    }
+    bool good = (size_t)got == slen && chunk_crc(k, chunk, slen, buf) == scrc;
+    bool same = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == seq;
+    if (pin)
+        __atomic_compare_exchange_n(&pin->tag, &tag, 0, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED);
+    if (good && same) {
+        COUNT(dc, hits, 1);
+        return slen;
+    }
+    COUNT(dc, misses, 1);
+    if (!same)
+        return -ENOENT; /* reused under us (a pin lease ran out, or no pin entry) */
+    COUNT(dc, checksum_failures, 1);
+    log_limited(LOG_WARN, "disk-crc", "disk cache %s: chunk %llu failed its checksum; refetching",
+                dc->dir, (unsigned long long)chunk);
+    if (lock_index(dc) == 0) {
+        if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == seq && s->state == SLOT_READY)
+            drop(dc, i);
+        unlock_index(dc);
+    }
+    return -ENOENT;
+}
+
+/* The slot to reuse: the least recent FREE or READY slot no live reader pins. */
+static uint32_t victim(struct disk_cache *dc)
+{
+    uint64_t now = now_ms();
+    uint32_t i = dc->h->tail;
+    for (uint32_t steps = 0; i != NIL && steps <= dc->nslots; steps++) {
+        if (i >= dc->nslots) {
+            disk_index_repair(dc, false);
+            return NIL;
+        }
+        if (!pinned(&dc->slots[i], now))
+            return i;
+        i = dc->slots[i].prev;
+    }
+    return NIL;
+}
+
+int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                     struct disk_claim *c)
+{
+    if (key_unset(k))
+        return -ENOSPC;
+    if (lock_index(dc))
+        return -ENODEV;
+    sweep_slots(dc, SWEEP_STEP);
+    uint64_t now = now_ms();
+    int32_t me = getpid();
+    uint32_t i = find(dc, k, chunk);
+    struct dc_slot *s = i == NIL ? NULL : &dc->slots[i];
+    int rc = 0;
+    if (s && s->state == SLOT_READY) {
+        rc = -EEXIST;
+    } else if (s) { /* FILLING */
+        if (!filler_gone(s, now)) {
+            rc = -EINPROGRESS;
+        } else {
+            COUNT(dc, takeovers, 1);
+            log_info("disk cache %s: taking over chunk %llu from process %d", dc->dir,
+                     (unsigned long long)chunk, s->owner);
+        }
+    } else if ((i = victim(dc)) == NIL) {
+        rc = -ENOSPC;
+    } else {
+        s = &dc->slots[i];
+        if (s->state == SLOT_READY)
+            COUNT(dc, evictions, 1);
+        drop(dc, i); /* to FREE: out of the hash, counts adjusted */
+        list_remove(dc, i);
+        s->key = *k;
+        s->chunk = chunk;
+        s->state = SLOT_FILLING;
+        s->len = 0;
+        hash_insert(dc, i);
+        dc->h->n_filling++;
+    }
+    if (rc == 0) {
+        s->owner = me;
+        s->lease_ms = now + dc->fill_lease_ms;
+        bump(dc, s);
+        *c = (struct disk_claim){ .slot = i, .seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE),
+                                  .key = *k, .chunk = chunk };
+    }
+    unlock_index(dc);
+    return rc;
+}
+
+static bool claim_holds(struct disk_cache *dc, const struct disk_claim *c)
+{
+    if (c->slot >= dc->nslots)
+        return false;
+    struct dc_slot *s = &dc->slots[c->slot];
+    return s->state == SLOT_FILLING && s->owner == getpid() &&
+           __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == c->seq && s->chunk == c->chunk &&
+           same_key(&s->key, &c->key);
+}
+
+void disk_cache_abandon(struct disk_cache *dc, const struct disk_claim *c)
+{
+    if (lock_index(dc))
+        return;
+    if (claim_holds(dc, c))
+        drop(dc, c->slot);
+    unlock_index(dc);
+}
+
+int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const void *data,
+                    size_t len)
+{
+    if (off(dc))
+        return -ENODEV;
+    if (len == 0 || len > dc->chunk_size || c->slot >= dc->nslots) {
+        disk_cache_abandon(dc, c);
+        return -EINVAL;
+    }
+    /* A claim lost already (lease run out, taken over) writes nothing.  One lost during
+     * the pwrite below may overwrite the taker's bytes: its CRC then fails (I2). */
+    if (lock_index(dc))
+        return -ENODEV;
+    bool holds = claim_holds(dc, c);
+    unlock_index(dc);
+    if (!holds)
+        return -ESTALE;
+    uint32_t crc = chunk_crc(&c->key, c->chunk, (uint32_t)len, data);
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = sys_pwrite(dc->slab_fd, (const char *)data + done, len - done,
+                               slot_offset(dc, c->slot) + (off_t)done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int err = w < 0 ? errno : EIO;
+            disk_cache_abandon(dc, c);
+            disk_step_aside(dc, "writing the slab", err);
+            return -ENODEV;
+        }
+        done += (size_t)w;
+    }
+    if (lock_index(dc))
+        return -ENODEV;
+    int rc = -ESTALE;
+    if (claim_holds(dc, c)) {
+        struct dc_slot *s = &dc->slots[c->slot];
+        s->len = (uint32_t)len;
+        s->crc = crc;
+        s->state = SLOT_READY;
+        s->tick = ++dc->h->tick;
+        list_push_head(dc, c->slot);
+        dc->h->n_filling--;
+        dc->h->n_ready++;
+        dc->h->used += len;
+        bump(dc, s);
+        rc = 0;
+    }
+    unlock_index(dc);
+    if (rc == 0) {
+        COUNT(dc, writes, 1);
+        COUNT(dc, bytes_written, len);
+    }
+    return rc;
+}
+
+int disk_cache_wait(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                    uint64_t deadline_ms)
+{
+    for (;;) {
+        int rc = lock_index(dc);
+        if (rc)
+            return rc == -ETIMEDOUT ? -ETIMEDOUT : -ENODEV;
+        uint64_t now = now_ms();
+        uint32_t i = find(dc, k, chunk);
+        struct dc_slot *s = i == NIL ? NULL : &dc->slots[i];
+        if (!s || (s->state == SLOT_FILLING && filler_gone(s, now))) {
+            unlock_index(dc);
+            return -ENOENT;
+        }
+        if (s->state == SLOT_READY) {
+            unlock_index(dc);
+            return 0;
+        }
+        uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+        unlock_index(dc);
+        if (now >= deadline_ms)
+            return -ETIMEDOUT;
+        uint64_t ms = deadline_ms - now;
+        sys_futex_wait(&s->seq, seq, ms < 50 ? ms : 50); /* 50: recheck the filler's life */
+    }
+}
+
+ssize_t disk_cache_get(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                       void *buf, size_t len, uint64_t deadline_ms, disk_fetch_fn fetch,
+                       void *arg)
+{
+    for (int round = 0; dc && round < 8; round++) {
+        ssize_t n = disk_cache_read(dc, k, chunk, buf, len);
+        if (n >= 0)
+            return n;
+        if (n == -EINPROGRESS) {
+            int w = disk_cache_wait(dc, k, chunk, deadline_ms);
+            if (w == 0 || w == -ENOENT)
+                continue;
+            break; /* late or off: fetch it ourselves */
+        }
+        if (n != -ENOENT)
+            break;
+        struct disk_claim c;
+        int rc = disk_cache_claim(dc, k, chunk, &c);
+        if (rc == -EEXIST || rc == -EINPROGRESS)
+            continue;
+        if (rc)
+            break;
+        n = fetch(arg, chunk, buf, len);
+        if (n > 0 && (size_t)n <= dc->chunk_size)
+            disk_cache_fill(dc, &c, buf, (size_t)n);
+        else
+            disk_cache_abandon(dc, &c);
+        return n;
+    }
+    return fetch(arg, chunk, buf, len);
+}
+
+size_t disk_cache_retire_others(struct disk_cache *dc, const struct disk_key *k)
+{
+    size_t n = 0;
+    if (lock_index(dc))
+        return 0;
+    for (uint32_t i = 0; i < dc->nslots; i++) {
+        struct dc_slot *s = &dc->slots[i];
+        if (s->state == SLOT_READY && s->key.url_hash == k->url_hash &&
+            memcmp(s->key.id, k->id, sizeof k->id) != 0) {
+            list_remove(dc, i);
+            list_push_tail(dc, i);
+            n++;
+        }
+    }
+    unlock_index(dc);
+    return n;
+}
+
+size_t disk_cache_clear(struct disk_cache *dc, const struct disk_key *k)
+{
+    size_t n = 0;
+    if (lock_index(dc))
+        return 0;
+    for (uint32_t i = 0; i < dc->nslots; i++) {
+        struct dc_slot *s = &dc->slots[i];
+        if (s->state == SLOT_READY && (!k || same_key(&s->key, k))) {
+            drop(dc, i);
+            n++;
+        }
+    }
+    unlock_index(dc);
+    return n;
+}
+
+size_t disk_cache_sweep(struct disk_cache *dc)
+{
+    if (lock_index(dc))
+        return 0;
+    size_t n = sweep_slots(dc, dc->nslots);
+    unlock_index(dc);
+    return n;
+}
+
+void disk_cache_set_leases(struct disk_cache *dc, uint64_t pin_ms, uint64_t fill_ms)
+{
+    dc->pin_lease_ms = pin_ms;
+    dc->fill_lease_ms = fill_ms;
+}
+
+void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    st->limit = dc->limit;
+    st->slots = dc->nslots;
+    st->chunk_size = dc->chunk_size;
+    st->file_bytes = dc->h->index_size + dc->h->slab_size;
+#define LOAD(f) st->f = __atomic_load_n(&dc->c.f, __ATOMIC_RELAXED)
+    LOAD(hits); LOAD(misses); LOAD(writes); LOAD(bytes_written); LOAD(evictions);
+    LOAD(checksum_failures); LOAD(takeovers);
+#undef LOAD
+    if (lock_index(dc))
+        return;
+    uint64_t now = now_ms();
+    st->used = dc->h->used;
+    st->ready = dc->h->n_ready;
+    st->filling = dc->h->n_filling;
+    for (uint32_t i = 0; i < dc->nslots; i++)
+        st->pinned += pinned(&dc->slots[i], now);
+    unlock_index(dc);
+}

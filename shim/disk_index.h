@@ -1,0 +1,87 @@
+/* disk_index.h: the layout of the disk cache's shared index file and the handle, private
+ * to disk_cache.c (the index and chunk protocol) and disk_open.c (checks, layout, building).
+ * Design and invariants: disk_cache.h. */
+#ifndef REMOTEIO_DISK_INDEX_H
+#define REMOTEIO_DISK_INDEX_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "disk_cache.h"
+
+#define DC_MAGIC "RIODCIDX"
+#define DC_FORMAT 1
+#define DC_HEADER_SIZE 4096
+#define DC_PINS 6
+#define NIL UINT32_MAX
+#define PIN_LEASE_MS 10000   /* a reader copies one chunk in far less */
+#define FILL_LEASE_MS 30000  /* a filler fetches and writes one chunk in far less */
+#define LOCK_TIMEOUT_MS 2000 /* the lock is held for memory work only */
+#define SWEEP_STEP 8         /* slots each claim checks for dead pins and fillers */
+#define OPEN_WAIT_MS 5000    /* for another process building the index */
+#define DEFAULT_MAX ((uint64_t)8 << 30)
+
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+
+struct dc_pin {
+    uint64_t tag; /* pid << 32 | per-process nonce; 0: unused.  Atomic. */
+    uint64_t until_ms;
+};
+
+struct dc_slot {
+    struct disk_key key;
+    uint64_t chunk;
+    uint64_t tick;     /* last use (h->tick), the LRU order */
+    uint64_t lease_ms; /* FILLING: the owner's deadline */
+    uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
+    uint32_t state, len, crc;
+    int32_t owner;     /* FILLING: the filler's pid */
+    uint32_t hnext, prev, next;
+    struct dc_pin pins[DC_PINS];
+};
+
+struct dc_header {
+    char magic[8];
+    uint32_t format, header_size, slot_size, chunk_size, nslots, nbuckets;
+    uint64_t index_size, slab_size, limit;
+    uint8_t secret[16];
+    uint32_t header_crc; /* over everything above */
+    uint32_t pad;
+    /* Mutable, under lock. */
+    pthread_mutex_t lock;
+    uint64_t tick;
+    uint32_t head, tail; /* eviction list of FREE and READY slots; head: most recent */
+    uint32_t sweep;
+    uint32_t n_ready, n_filling;
+    uint64_t used;
+};
+_Static_assert(sizeof(struct dc_header) <= DC_HEADER_SIZE, "index header too large");
+
+struct counters {
+    uint64_t hits, misses, writes, bytes_written, evictions, checksum_failures, takeovers;
+};
+
+struct disk_cache {
+    int dirfd, index_fd, slab_fd;
+    struct dc_header *h;
+    size_t map_len;
+    struct dc_slot *slots;
+    uint32_t *buckets;
+    uint32_t nslots, bucket_mask, chunk_size;
+    uint64_t limit;
+    uint64_t pin_lease_ms, fill_lease_ms; /* this process's leases (disk_cache_set_leases) */
+    int disabled; /* atomic */
+    uint32_t nonce; /* atomic: makes pin tags unique within the process */
+    struct counters c; /* atomics */
+    char dir[PATH_MAX];
+};
+
+/* One log line, then every call answers "miss" / "not stored". */
+void disk_step_aside(struct disk_cache *dc, const char *what, int err);
+/* Rebuild hash chains, the eviction list and the counts from the slots (under the lock, or
+ * with the index to oneself: force, which also drops every pin and FILLING slot). */
+void disk_index_repair(struct disk_cache *dc, bool force);
+
+#endif

@@ -1,0 +1,425 @@
+/* unit-disk-cache.c: the disk tier (shim/disk_cache.c) in one process and its children:
+ * fill and hit, keys of two objects never confused, a changed validator misses and its
+ * old chunks are reused first, LRU eviction order, persistence across a reopen,
+ * single-flight claims (another claimer waits; a dead filler, or a live one past its
+ * lease, is taken over and a late fill refused), a flipped
+ * byte in the slab fails its checksum and is refetched, a slot table of random bytes is
+ * made sound at open (misses, never wrong bytes), a truncated slab or index and an
+ * index of a foreign format are rebuilt empty with one log line, the limit holds in
+ * allocated and apparent bytes, a directory or file that others could write, another
+ * user's, or a symbolic link is refused with one log line, a vanished directory does not
+ * stop the tier.  Scratch space under argv[1] (default /tmp).
+ * Prints "N passed, N failed". */
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "clock.h"
+#include "disk-test.h"
+#include "disk_cache.h"
+#include "disk_hash.h"
+#include "unit.h"
+
+#define CS 65536u
+#define KiB 1024ull
+#define MiB (1024ull * 1024)
+
+static char root[4096], logpath[4200];
+static uint8_t buf[CS], want[CS];
+
+static void path_of(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%s/%s", root, name);
+}
+
+static void fill_chunk(struct disk_cache *dc, const struct disk_key *k, uint32_t obj,
+                       uint32_t ver, uint64_t chunk)
+{
+    struct disk_claim c;
+    int rc = disk_cache_claim(dc, k, chunk, &c);
+    CHECK(rc == 0, "claim obj %u chunk %llu: %d", obj, (unsigned long long)chunk, rc);
+    if (rc)
+        return;
+    pattern_fill(want, CS, obj, ver, chunk);
+    rc = disk_cache_fill(dc, &c, want, CS);
+    CHECK(rc == 0, "fill obj %u chunk %llu: %d", obj, (unsigned long long)chunk, rc);
+}
+
+/* 1 if (k, chunk) is a hit with the right bytes, 0 on a miss; wrong bytes fail. */
+static int hit(struct disk_cache *dc, const struct disk_key *k, uint32_t obj, uint32_t ver,
+               uint64_t chunk)
+{
+    memset(buf, 0, sizeof buf);
+    ssize_t n = disk_cache_read(dc, k, chunk, buf, sizeof buf);
+    if (n < 0)
+        return 0;
+    CHECK(n == CS, "read length %zd", n);
+    CHECK(pattern_wrong(buf, CS, obj, ver, chunk) == 0, "wrong bytes in obj %u chunk %llu", obj,
+          (unsigned long long)chunk);
+    return 1;
+}
+
+/* The published vectors of SipHash-2-4-128 and CRC32C, and the four-lane checksum against
+ * its definition (lane j: CRC32C of the words j, j+4, ... ; the tail to lane 0). */
+static void test_hashes(void)
+{
+    static const uint8_t sip0[16] = { 0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6,
+                                      0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93 };
+    static const uint8_t sip2[16] = { 0x81, 0x77, 0x22, 0x8d, 0xa4, 0xa4, 0x5d, 0xc7,
+                                      0xfc, 0xa3, 0x8b, 0xde, 0xf6, 0x0a, 0xff, 0xe4 };
+    uint8_t key[16], in[2] = { 0, 1 }, out[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    siphash128(key, in, 0, out);
+    CHECK(memcmp(out, sip0, 16) == 0, "siphash128 of the empty message");
+    siphash128(key, in, 2, out);
+    CHECK(memcmp(out, sip2, 16) == 0, "siphash128 of 00 01");
+    CHECK(crc32c(0, "123456789", 9) == 0xe3069283, "crc32c check value");
+    static uint8_t data[1000], lane[4][256];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t)(i * 131 + 7);
+    size_t blocks = sizeof data / 32, n[4] = { 0 };
+    for (size_t b = 0; b < blocks; b++)
+        for (int j = 0; j < 4; j++, n[j - 1] += 8)
+            memcpy(lane[j] + n[j], data + b * 32 + j * 8, 8);
+    memcpy(lane[0] + n[0], data + blocks * 32, sizeof data % 32);
+    n[0] += sizeof data % 32;
+    uint32_t l[4];
+    for (int j = 0; j < 4; j++)
+        l[j] = crc32c(0, lane[j], n[j]);
+    CHECK(crc32c_x4(data, sizeof data) == crc32c(0, l, sizeof l), "crc32c_x4 by its definition");
+}
+
+static void test_basics(void)
+{
+    char dir[4200];
+    path_of(dir, sizeof dir, "basic");
+    struct disk_cache *dc = disk_cache_open(dir, 4 * MiB, CS);
+    CHECK(dc != NULL, "open %s", dir);
+    if (!dc)
+        return;
+    struct stat st;
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700, "dir mode %o", st.st_mode & 0777);
+    struct disk_key a, b, a2;
+    disk_key_make(dc, &a, "http://127.0.0.1/a.img", "\"etag-1\"", 10 * MiB);
+    disk_key_make(dc, &b, "http://127.0.0.1/b.img", "\"etag-1\"", 10 * MiB);
+    disk_key_make(dc, &a2, "http://127.0.0.1/a.img", "\"etag-2\"", 10 * MiB);
+    CHECK(memcmp(a.id, b.id, 16) != 0 && memcmp(a.id, a2.id, 16) != 0, "distinct ids");
+    CHECK(a.url_hash == a2.url_hash && a.url_hash != b.url_hash, "url hashes");
+    struct disk_key unset = { { 0 }, 0 };
+    struct disk_claim uc;
+    CHECK(disk_cache_claim(dc, &unset, 0, &uc) == -ENOSPC &&
+          disk_cache_read(dc, &unset, 0, buf, CS) == -ENOENT, "an unset key is never stored");
+    static char longurl[5000];
+    memset(longurl, 'u', sizeof longurl - 1);
+    struct disk_key lk;
+    CHECK(disk_key_make(dc, &lk, longurl, "v", 1) == 0 && lk.url_hash != 0, "a long URL");
+
+    CHECK(disk_cache_read(dc, &a, 0, buf, CS) == -ENOENT, "cold read misses");
+    for (uint64_t c = 0; c < 4; c++)
+        fill_chunk(dc, &a, 1, 1, c);
+    int hits = 0;
+    for (uint64_t c = 0; c < 4; c++)
+        hits += hit(dc, &a, 1, 1, c);
+    CHECK(hits == 4, "4 hits after fill, got %d", hits);
+    CHECK(disk_cache_read(dc, &b, 0, buf, CS) == -ENOENT, "object b misses where a is cached");
+    fill_chunk(dc, &b, 2, 1, 0);
+    CHECK(hit(dc, &b, 2, 1, 0) == 1 && hit(dc, &a, 1, 1, 0) == 1, "a and b each their own bytes");
+    CHECK(disk_cache_read(dc, &a2, 0, buf, CS) == -ENOENT, "a changed validator misses");
+    CHECK(disk_cache_read(dc, &a, 0, buf, 100) == -EINVAL, "a short buffer is refused");
+
+    /* Single flight: a second claim of the same chunk waits; abandon lets it go. */
+    struct disk_claim c1, c2;
+    CHECK(disk_cache_claim(dc, &b, 5, &c1) == 0, "claim b5");
+    CHECK(disk_cache_claim(dc, &b, 5, &c2) == -EINPROGRESS, "second claim is in progress");
+    CHECK(disk_cache_read(dc, &b, 5, buf, CS) == -EINPROGRESS, "read of a filling chunk");
+    uint64_t t0 = now_ms();
+    CHECK(disk_cache_wait(dc, &b, 5, t0 + 100) == -ETIMEDOUT, "wait times out");
+    uint64_t waited = now_ms() - t0;
+    CHECK(waited >= 100 && waited < 300, "waited %llu ms for a 100 ms deadline",
+          (unsigned long long)waited);
+    disk_cache_abandon(dc, &c1);
+    CHECK(disk_cache_wait(dc, &b, 5, now_ms() + 100) == -ENOENT, "abandoned: wait says claim it");
+    pattern_fill(want, CS, 2, 1, 5);
+    CHECK(disk_cache_fill(dc, &c1, want, CS) == -ESTALE, "fill of an abandoned claim is stale");
+
+    /* A filler that dies is taken over. */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct disk_claim c;
+        _exit(disk_cache_claim(dc, &b, 6, &c) == 0 ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child claimed b6");
+    CHECK(disk_cache_wait(dc, &b, 6, now_ms() + 1000) == -ENOENT, "dead filler: claim it");
+    fill_chunk(dc, &b, 2, 1, 6);
+    CHECK(hit(dc, &b, 2, 1, 6) == 1, "taken-over chunk is served");
+
+    /* A live filler past its lease is taken over; its late fill is refused. */
+    disk_cache_set_leases(dc, 10000, 100);
+    CHECK(disk_cache_claim(dc, &b, 7, &c1) == 0, "claim b7");
+    CHECK(disk_cache_claim(dc, &b, 7, &c2) == -EINPROGRESS, "b7 within its lease");
+    usleep(150 * 1000);
+    CHECK(disk_cache_claim(dc, &b, 7, &c2) == 0, "b7 past its lease: taken over");
+    pattern_fill(want, CS, 2, 1, 7);
+    CHECK(disk_cache_fill(dc, &c2, want, CS) == 0, "the taker fills");
+    pattern_fill(want, CS, 2, 9, 7);
+    CHECK(disk_cache_fill(dc, &c1, want, CS) == -ESTALE, "the late filler is refused");
+    CHECK(hit(dc, &b, 2, 1, 7) == 1, "the taker's bytes are served, not the late filler's");
+    disk_cache_set_leases(dc, 10000, 30000);
+
+    struct disk_cache_stats s;
+    disk_cache_stats(dc, &s);
+    CHECK(s.takeovers == 2, "takeovers %llu", (unsigned long long)s.takeovers);
+    CHECK(s.writes == 7 && s.bytes_written == 7 * CS, "writes %llu", (unsigned long long)s.writes);
+    CHECK(s.hits == 8, "hits %llu", (unsigned long long)s.hits);
+    CHECK(s.ready == 7 && s.used == 7 * CS && s.filling == 0, "ready %llu used %llu filling %llu",
+          (unsigned long long)s.ready, (unsigned long long)s.used, (unsigned long long)s.filling);
+    CHECK(s.limit == 4 * MiB && s.slots >= 50 && s.slots <= 64, "limit %llu slots %llu",
+          (unsigned long long)s.limit, (unsigned long long)s.slots);
+    uint64_t alloc, apparent;
+    dir_usage(dir, &alloc, &apparent);
+    CHECK(alloc <= 4 * MiB && apparent <= 4 * MiB, "usage %llu / %llu within 4 MiB",
+          (unsigned long long)alloc, (unsigned long long)apparent);
+    char slab[4300];
+    snprintf(slab, sizeof slab, "%s/slab", dir);
+    CHECK(stat(slab, &st) == 0 && (uint64_t)st.st_blocks * 512 >= s.slots * CS,
+          "slab preallocated: %llu blocks", (unsigned long long)st.st_blocks);
+    disk_cache_close(dc);
+
+    /* Persistent: a new handle finds the chunks; the old version is retired. */
+    dc = disk_cache_open(dir, 4 * MiB, CS);
+    CHECK(dc != NULL, "reopen");
+    if (!dc)
+        return;
+    disk_key_make(dc, &a, "http://127.0.0.1/a.img", "\"etag-1\"", 10 * MiB);
+    disk_key_make(dc, &a2, "http://127.0.0.1/a.img", "\"etag-2\"", 10 * MiB);
+    hits = 0;
+    for (uint64_t c = 0; c < 4; c++)
+        hits += hit(dc, &a, 1, 1, c);
+    CHECK(hits == 4, "4 hits after reopen, got %d", hits);
+    CHECK(hit(dc, &b, 2, 1, 0) == 1, "b after reopen");
+    CHECK(disk_cache_retire_others(dc, &a2) == 4, "4 chunks of the old version retired");
+    CHECK(disk_cache_read(dc, &a2, 1, buf, CS) == -ENOENT, "new version misses");
+    disk_cache_close(dc);
+}
+
+static void test_lru(void)
+{
+    char dir[4200];
+    path_of(dir, sizeof dir, "lru");
+    struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
+    CHECK(dc != NULL, "open lru");
+    if (!dc)
+        return;
+    struct disk_cache_stats s;
+    disk_cache_stats(dc, &s);
+    uint64_t n = s.slots;
+    struct disk_key k, old, cur;
+    disk_key_make(dc, &k, "http://127.0.0.1/lru", "v", 100 * MiB);
+    for (uint64_t c = 0; c < n; c++)
+        fill_chunk(dc, &k, 3, 1, c);
+    CHECK(hit(dc, &k, 3, 1, 0) == 1, "chunk 0 touched");
+    fill_chunk(dc, &k, 3, 1, n);     /* evicts chunk 1, the least recent */
+    fill_chunk(dc, &k, 3, 1, n + 1); /* evicts chunk 2 */
+    CHECK(hit(dc, &k, 3, 1, 1) == 0 && hit(dc, &k, 3, 1, 2) == 0, "chunks 1, 2 evicted");
+    CHECK(hit(dc, &k, 3, 1, 0) == 1 && hit(dc, &k, 3, 1, 3) == 1, "chunks 0 and 3 kept");
+    disk_cache_stats(dc, &s);
+    CHECK(s.evictions == 2, "evictions %llu", (unsigned long long)s.evictions);
+
+    /* Chunks of an older version go before older chunks of other objects. */
+    disk_key_make(dc, &old, "http://127.0.0.1/ver", "v1", MiB);
+    disk_key_make(dc, &cur, "http://127.0.0.1/ver", "v2", MiB);
+    fill_chunk(dc, &old, 4, 1, 0);
+    fill_chunk(dc, &old, 4, 1, 1);
+    CHECK(disk_cache_retire_others(dc, &cur) == 2, "retired 2");
+    fill_chunk(dc, &cur, 4, 2, 0);
+    fill_chunk(dc, &cur, 4, 2, 1);
+    CHECK(hit(dc, &old, 4, 1, 0) == 0 && hit(dc, &old, 4, 1, 1) == 0, "old version reused first");
+    /* Filling the old version itself evicted chunks 4 and 5; 6 is the least recent now. */
+    CHECK(hit(dc, &k, 3, 1, 6) == 1, "the least recent other chunk (6) kept");
+    CHECK(hit(dc, &cur, 4, 2, 0) == 1 && hit(dc, &cur, 4, 2, 1) == 1, "new version served");
+    CHECK(disk_cache_clear(dc, &cur) == 2 && hit(dc, &cur, 4, 2, 0) == 0, "clear one object");
+    disk_cache_close(dc);
+}
+
+static void flip_every_slot(const char *file, uint64_t slots, off_t at)
+{
+    int fd = open(file, O_RDWR);
+    for (uint64_t i = 0; i < slots; i++) {
+        uint8_t b;
+        off_t off = (off_t)(i * CS) + at;
+        if (pread(fd, &b, 1, off) == 1) {
+            b ^= 0x20;
+            if (pwrite(fd, &b, 1, off) != 1)
+                perror("pwrite");
+        }
+    }
+    close(fd);
+}
+
+static void test_damage(void)
+{
+    char dir[4200], slab[4300], index[4300];
+    path_of(dir, sizeof dir, "damage");
+    snprintf(slab, sizeof slab, "%s/slab", dir);
+    snprintf(index, sizeof index, "%s/index", dir);
+    struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
+    CHECK(dc != NULL, "open damage");
+    if (!dc)
+        return;
+    struct disk_key k;
+    struct disk_cache_stats s;
+    disk_key_make(dc, &k, "http://127.0.0.1/d", "v", MiB);
+    for (uint64_t c = 0; c < 3; c++)
+        fill_chunk(dc, &k, 5, 1, c);
+    disk_cache_stats(dc, &s);
+    flip_every_slot(slab, s.slots, 1234);
+    int hits = 0;
+    for (uint64_t c = 0; c < 3; c++)
+        hits += hit(dc, &k, 5, 1, c);
+    disk_cache_stats(dc, &s);
+    CHECK(hits == 0 && s.checksum_failures == 3, "flipped bytes: %d hits, %llu failures", hits,
+          (unsigned long long)s.checksum_failures);
+    CHECK(s.ready == 0, "failed chunks dropped (%llu ready)", (unsigned long long)s.ready);
+    for (uint64_t c = 0; c < 3; c++)
+        fill_chunk(dc, &k, 5, 1, c);
+    hits = 0;
+    for (uint64_t c = 0; c < 3; c++)
+        hits += hit(dc, &k, 5, 1, c);
+    CHECK(hits == 3, "refetched chunks served (%d)", hits);
+    disk_cache_close(dc);
+
+    static const struct {
+        const char *what, *file, *line;
+        int how; /* 0: truncate to half, 1: overwrite the magic, 2: scramble the slots */
+    } cases[] = {
+        { "truncated slab", "slab", "truncated or resized", 0 },
+        { "truncated index", "index", "truncated or resized", 0 },
+        { "foreign index", "index", "another format", 1 },
+        { "scrambled slot table", "index", NULL, 2 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        dc = disk_cache_open(dir, 2 * MiB, CS);
+        disk_key_make(dc, &k, "http://127.0.0.1/d", "v", MiB);
+        if (!hit(dc, &k, 5, 1, 0))
+            fill_chunk(dc, &k, 5, 1, 0);
+        disk_cache_close(dc);
+        char file[4300];
+        snprintf(file, sizeof file, "%s/%s", dir, cases[i].file);
+        struct stat st;
+        stat(file, &st);
+        if (cases[i].how == 0) {
+            CHECK(truncate(file, st.st_size / 2) == 0, "truncate");
+        } else if (cases[i].how == 1) {
+            int fd = open(file, O_WRONLY);
+            CHECK(pwrite(fd, "NOTOURS!", 8, 0) == 8, "overwrite");
+            close(fd);
+        } else { /* every slot's fields random: the header is intact */
+            static uint8_t junk[32768];
+            for (size_t j = 0; j < sizeof junk; j++)
+                junk[j] = pattern_byte(9, 9, 9, j);
+            size_t n = (size_t)st.st_size - 4096 < sizeof junk ? (size_t)st.st_size - 4096
+                                                                : sizeof junk;
+            int fd = open(file, O_WRONLY);
+            CHECK(pwrite(fd, junk, n, 4096) == (ssize_t)n, "scramble");
+            close(fd);
+        }
+        log_capture(logpath);
+        dc = disk_cache_open(dir, 2 * MiB, CS);
+        CHECK(dc != NULL, "%s: reopened", cases[i].what);
+        if (cases[i].line)
+            CHECK(log_count(logpath, cases[i].line) == 1 && log_count(logpath, "rebuilding") == 1,
+                  "%s: one log line", cases[i].what);
+        else
+            CHECK(log_count(logpath, "remoteio:") == 0, "%s: kept, no log line", cases[i].what);
+        log_set_descriptor(2);
+        if (!dc)
+            continue;
+        disk_key_make(dc, &k, "http://127.0.0.1/d", "v", MiB);
+        CHECK(hit(dc, &k, 5, 1, 0) == 0, "%s: rebuilt empty", cases[i].what);
+        for (uint64_t c = 1; c < 40; c++) /* whatever the junk says: a miss or right bytes */
+            hit(dc, &k, 5, 1, c);
+        fill_chunk(dc, &k, 5, 1, 0);
+        CHECK(hit(dc, &k, 5, 1, 0) == 1, "%s: works after", cases[i].what);
+        disk_cache_close(dc);
+    }
+
+    /* A vanished directory: the open files go on working, within their size. */
+    dc = disk_cache_open(dir, 2 * MiB, CS);
+    disk_key_make(dc, &k, "http://127.0.0.1/d", "v", MiB);
+    unlink(slab);
+    unlink(index);
+    CHECK(rmdir(dir) == 0, "rmdir");
+    fill_chunk(dc, &k, 5, 1, 7);
+    CHECK(hit(dc, &k, 5, 1, 7) == 1, "vanished directory: still served from the open files");
+    disk_cache_close(dc);
+}
+
+/* open must fail with exactly one log line holding text. */
+static void refused(const char *dir, const char *text, const char *what)
+{
+    log_capture(logpath);
+    struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
+    CHECK(dc == NULL, "%s: refused", what);
+    int lines = log_count(logpath, "remoteio:"), match = log_count(logpath, text);
+    CHECK(lines == 1 && match == 1, "%s: %d log lines, %d with '%s'", what, lines, match, text);
+    log_set_descriptor(2);
+    disk_cache_close(dc);
+}
+
+static void test_refusals(void)
+{
+    char dir[4200], file[4300];
+    path_of(dir, sizeof dir, "open777");
+    mkdir(dir, 0700);
+    chmod(dir, 0777);
+    refused(dir, "writable by group or others", "mode 0777 directory");
+    path_of(dir, sizeof dir, "link");
+    char target[4200];
+    path_of(target, sizeof target, "basic");
+    CHECK(symlink(target, dir) == 0, "symlink");
+    refused(dir, "symbolic link", "symlinked directory");
+
+    path_of(dir, sizeof dir, "badfile");
+    struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
+    disk_cache_close(dc);
+    snprintf(file, sizeof file, "%s/index", dir);
+    chmod(file, 0666);
+    refused(dir, "writable by group or others", "mode 0666 index");
+    chmod(file, 0600);
+    unlink(file);
+    CHECK(symlink("/tmp/elsewhere", file) == 0, "symlink index");
+    refused(dir, "symbolic link", "symlinked index");
+
+    if (geteuid() == 0) {
+        path_of(dir, sizeof dir, "nobody");
+        mkdir(dir, 0700);
+        CHECK(chown(dir, 65534, 65534) == 0, "chown nobody");
+        refused(dir, "owned by uid 65534", "another user's directory");
+    } else {
+        printf("SKIP: another user's directory (not root)\n");
+    }
+}
+
+int main(int argc, char **argv)
+{
+    snprintf(root, sizeof root, "%s/unit-disk-cache.XXXXXX", argc > 1 ? argv[1] : "/tmp");
+    if (!mkdtemp(root)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    snprintf(logpath, sizeof logpath, "%s/log", root);
+    test_hashes();
+    test_basics();
+    test_lru();
+    test_damage();
+    test_refusals();
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0)
+        printf("cannot remove %s\n", root);
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
