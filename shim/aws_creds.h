@@ -1,0 +1,41 @@
+/* aws_creds.h: AWS credentials for signing S3 requests, found the way the AWS CLI finds
+ * them, and kept fresh.
+ *
+ * Sources, in the AWS CLI's order: the environment (AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); the shared files (AWS_SHARED_CREDENTIALS_FILE
+ * or ~/.aws/credentials, AWS_CONFIG_FILE or ~/.aws/config, the profile from the mapping,
+ * AWS_PROFILE or "default"), including credential_process; container credentials
+ * (AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI with their authorization token);
+ * the instance metadata service (IMDSv2; AWS_EC2_METADATA_SERVICE_ENDPOINT).
+ *
+ * Temporary credentials are refreshed before they expire, off the read path: a reader
+ * never waits for a refresh that could have been done earlier.  Callers copy what they
+ * need; nothing here is ever logged but the source's name.
+ *
+ * Errors: negative errnos: -ENOENT (no source had credentials; one log line lists the
+ * sources tried), -EACCES (a source refused), -EIO (a source failed), -ENOMEM. */
+#ifndef REMOTEIO_AWS_CREDS_H
+#define REMOTEIO_AWS_CREDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct aws_credentials {
+    char access_key_id[128];
+    char secret_access_key[128];
+    char session_token[4096]; /* "" when none */
+    uint64_t expires_ms;      /* CLOCK_REALTIME ms; 0: does not expire */
+    char source[48];          /* "environment", "profile NAME", "credential_process", ... */
+};
+
+/* The current credentials for profile (NULL: AWS_PROFILE or "default"). */
+int aws_credentials_get(const char *profile, struct aws_credentials *out);
+/* The server said the credentials expired (ExpiredToken) or were refused: the next
+ * aws_credentials_get for profile fetches them again. */
+void aws_credentials_invalidate(const char *profile);
+/* The region of profile (AWS_REGION, AWS_DEFAULT_REGION, the profile's region), or -ENOENT. */
+int aws_region_for_profile(const char *profile, char *out, size_t len);
+/* Wipes what is held (at exit, and in a forked child before it refreshes anything). */
+void aws_credentials_forget(void);
+
+#endif
