@@ -13,7 +13,10 @@
 #   preader_path            the multi-threaded pread driver (built if need be)
 #   skip_if_qemu_hangs      skip when qemu itself hangs under this LD_PRELOAD (sanitizers)
 #   ok NAME / fail NAME MSG / check NAME CMD...   record results
-#   finish                  print "N passed, N failed" and exit accordingly
+#   scenario NAME FUNCTION  run FUNCTION, one scenario of the script, unless T_ONLY is set
+#                           and NAME does not contain it (T_ONLY=stale bash tests/t-x.sh)
+#   finish                  print "N passed, N failed" and exit accordingly (77 when
+#                           T_ONLY matched no scenario)
 # Everything started here is stopped by an EXIT trap; scratch space is $T.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +28,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/remoteio-test.XXXXXX")
 chmod 755 "$T" # nginx workers run as another user
 PASSED=0
 FAILED=0
+SCENARIOS_RUN=0
+SCENARIOS_SKIPPED=0
 _cleanup_cmds=()
 
 at_exit() { _cleanup_cmds+=("$*"); }
@@ -168,7 +173,24 @@ check() { local n=$1; shift; if "$@"; then ok "$n"; else fail "$n" "command fail
 # same_bytes NAME FILE_A FILE_B
 same_bytes() { if cmp -s "$2" "$3"; then ok "$1"; else fail "$1" "$(cmp "$2" "$3" 2>&1 | head -1)"; fi; }
 
+scenario() {
+    local name=$1; shift
+    if [ -n "${T_ONLY:-}" ] && [[ $name != *"$T_ONLY"* ]]; then
+        SCENARIOS_SKIPPED=$((SCENARIOS_SKIPPED+1))
+        return 0
+    fi
+    SCENARIOS_RUN=$((SCENARIOS_RUN+1))
+    echo "# scenario: $name"
+    "$@"
+}
+
 finish() {
-    echo "$(basename "$0"): $PASSED passed, $FAILED failed"
+    local skipped=
+    [ "$SCENARIOS_SKIPPED" -gt 0 ] && skipped=" ($SCENARIOS_SKIPPED scenarios left out by T_ONLY=$T_ONLY)"
+    echo "$(basename "$0"): $PASSED passed, $FAILED failed$skipped"
+    if [ "$SCENARIOS_RUN" -eq 0 ] && [ "$SCENARIOS_SKIPPED" -gt 0 ] && [ "$FAILED" -eq 0 ]; then
+        echo "SKIP: $(basename "$0"): no scenario matches T_ONLY=$T_ONLY"
+        exit 77
+    fi
     [ "$FAILED" -eq 0 ]
 }
