@@ -1,7 +1,8 @@
 # tests/lib.sh: shared helpers for remoteio's shell tests.
 #
 # Source it from a test script. It provides:
-#   require CMD...          skip the whole script (exit 77) when a command is missing
+#   skip REASON             skip the whole script: says why, exits 77
+#   require CMD...          skip the whole script when a command is missing
 #   start_nginx DIR [EXTRA] serve DIR on 127.0.0.1:<ephemeral>; sets ORIGIN (http://127.0.0.1:PORT)
 #                           and NGINX_LOG (access log: "status bytes_sent range request");
 #                           EXTRA is spliced into the server block (extra locations)
@@ -40,10 +41,12 @@ _run_cleanup() {
 }
 trap _run_cleanup EXIT
 
+skip() { echo "SKIP: $(basename "$0"): $*"; exit 77; }
+
 require() {
     local c
     for c in "$@"; do
-        command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $(basename "$0"): '$c' is not installed"; exit 77; }
+        command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
     done
 }
 
@@ -59,7 +62,7 @@ nginx_bin() {
 start_nginx() {
     local root=$1 extra=${2:-} port conf dir tries
     local ngx; ngx=$(nginx_bin) || true
-    [ -n "$ngx" ] || { echo "SKIP: $(basename "$0"): nginx is not installed"; exit 77; }
+    [ -n "$ngx" ] || skip "nginx is not installed"
     dir=$T/nginx.$RANDOM
     mkdir -p "$dir/tmp"
     local modules=""
@@ -147,7 +150,7 @@ PY
 shim() { LD_PRELOAD=$SHIM "$@"; }
 
 require_shim() {
-    [ -f "${SHIM##* }" ] || { echo "SKIP: $(basename "$0"): ${SHIM##* } is not built"; exit 77; }
+    [ -f "${SHIM##* }" ] || skip "${SHIM##* } is not built (make)"
 }
 
 preader_path() {
@@ -163,7 +166,7 @@ preader_path() {
 # even on a local file, shim or not: then there is nothing to test.
 skip_if_qemu_hangs() {
     timeout -k 2 15 env LD_PRELOAD="$SHIM" qemu-io -f raw -c quit "$T/no-such-image" >/dev/null 2>&1
-    [ $? -ne 124 ] || { echo "SKIP: $(basename "$0"): qemu hangs at exit under LD_PRELOAD='$SHIM' even without virtual files"; exit 77; }
+    [ $? -ne 124 ] || skip "qemu hangs at exit under LD_PRELOAD='$SHIM' even without virtual files"
 }
 
 ok()   { PASSED=$((PASSED+1)); echo "ok   - $1"; }
@@ -189,8 +192,7 @@ finish() {
     [ "$SCENARIOS_SKIPPED" -gt 0 ] && skipped=" ($SCENARIOS_SKIPPED scenarios left out by T_ONLY=$T_ONLY)"
     echo "$(basename "$0"): $PASSED passed, $FAILED failed$skipped"
     if [ "$SCENARIOS_RUN" -eq 0 ] && [ "$SCENARIOS_SKIPPED" -gt 0 ] && [ "$FAILED" -eq 0 ]; then
-        echo "SKIP: $(basename "$0"): no scenario matches T_ONLY=$T_ONLY"
-        exit 77
+        skip "no scenario matches T_ONLY=$T_ONLY"
     fi
     [ "$FAILED" -eq 0 ]
 }
