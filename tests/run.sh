@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# tests/run.sh: runs every tests/t-*.sh and every built C test (build/tests/t-*),
-# then prints the closing line "N passed, N failed[, N skipped]".
+# tests/run.sh: runs every tests/t-*.sh (the C test programs and unit tests are run by
+# the scripts that use them: t-unit.sh, t-interpose.sh ...), then prints the closing line
+# "N passed, N failed, N skipped".
 # A script counts as one test: exit 0 passed, 77 skipped, anything else failed.
-# Usage: tests/run.sh [PATTERN]   (only scripts whose name contains PATTERN)
+# Usage: tests/run.sh [PATTERN]   (only scripts whose name contains PATTERN; T_ONLY=NAME
+#        in the environment runs only the scenarios whose name contains NAME)
 set -u
 cd "$(dirname "$0")/.."
 pattern=${1:-}

@@ -38,8 +38,8 @@ secs_since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a
 
 vm_faults() {
     local rate=${VM_FAULT_RATE:-0.1} log=$T/faults.serial
-    # seed 12 puts every kind of fault among the first 90 range GETs (a boot makes ~130)
-    start_fault_origin "$T/origin" 0 --seed "${VM_FAULT_SEED:-12}" --fault-rate "$rate" \
+    # seed 261 puts every kind of fault among the first 38 range GETs (a boot makes 90-130)
+    start_fault_origin "$T/origin" 0 --seed "${VM_FAULT_SEED:-261}" --fault-rate "$rate" \
         --faults 503,429,reset,short,stall,full200,wrongrange --fault-head \
         --stall-seconds 30 --retry-after 1
     VM_PREFIX=(env LD_PRELOAD="$SHIM" REMOTEIO_MAP="/remote/=$OURL/" REMOTEIO_TIMEOUT=2
