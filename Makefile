@@ -4,8 +4,8 @@
 #   make check      the whole test suite (tests/run.sh), after installing what it needs
 #   make deps       install the build and test dependencies (Debian 12; root or sudo)
 #   make asan       the suite against an ASan+UBSan build (build-asan/)
-#   make tsan       the concurrency tests against a TSan build (build-tsan/): the test
-#                   programs are instrumented too and load the runtime themselves
+#   make tsan       the concurrency tests against a TSan build (build-tsan/); T=NAME picks
+#                   the tests (tests/run.sh's pattern), as for make asan
 #   make fuzz       short libFuzzer runs of the parsers (FUZZ_SECONDS each)
 #   make bench      the benchmark (tests/bench/), not part of the suite
 #   make soak       the long fault-injection run (minutes), not part of the suite
@@ -84,9 +84,12 @@ asan:
 	ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0:abort_on_error=0:exitcode=86 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86 \
 	REMOTEIO_TEST_BUILD=build-asan tests/run.sh $(T)
+# The TSan runtime is preloaded first, as ASan's is: an uninstrumented program (dd,
+# python3) would otherwise load it late, as the shim's dependency, and crash in it.
+TSAN_RT = $(shell $(CC) -print-file-name=libtsan.so)
 tsan:
 	$(MAKE) BUILD=build-tsan CFLAGS="-O1 -g -fsanitize=thread" HOOKS_UNINSTRUMENTED=1 all tests
-	REMOTEIO_PRELOAD="$(abspath build-tsan)/libremoteio.so" \
+	REMOTEIO_PRELOAD="$(TSAN_RT) $(abspath build-tsan)/libremoteio.so" \
 	TSAN_OPTIONS=halt_on_error=1:exitcode=86:report_signal_unsafe=0 \
 	REMOTEIO_TEST_BUILD=build-tsan tests/run.sh $(or $(T),concurrency)
 

@@ -118,11 +118,18 @@ EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
     return stat_any(dirfd, path, st, flags);
 }
 
-EXPORT int fstat(int fd, struct stat *st)
+/* fstat and its spellings.  __fxstat calls this, not the exported name: a runtime preloaded
+ * ahead of the shim (TSan's) would take the bare name and forward it back to __fxstat. */
+static int fstat_fd(int fd, struct stat *st)
 {
     if (fd_is_plain(fd))
         return REAL(fstat) ? real.fstat(fd, st) : (int)syscall(SYS_fstat, fd, st);
     return stat_any(fd, "", st, AT_EMPTY_PATH);
+}
+
+EXPORT int fstat(int fd, struct stat *st)
+{
+    return fstat_fd(fd, st);
 }
 
 EXPORT int stat64(const char *path, struct stat64 *st)
@@ -163,7 +170,7 @@ EXPORT int __lxstat(int ver, const char *path, struct stat *st)
 EXPORT int __fxstat(int ver, int fd, struct stat *st)
 {
     (void)ver;
-    return fstat(fd, st);
+    return fstat_fd(fd, st);
 }
 
 EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
@@ -187,7 +194,7 @@ EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
 EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
 {
     (void)ver;
-    return fstat64(fd, st);
+    return fstat_fd(fd, (struct stat *)st);
 }
 
 EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags)

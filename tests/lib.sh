@@ -1,7 +1,8 @@
 # tests/lib.sh: shared helpers for remoteio's shell tests.
 #
 # Source it from a test script. It provides:
-#   require CMD...          skip the whole script (exit 77) when a command is missing
+#   skip REASON             skip the whole script: says why, exits 77
+#   require CMD...          skip the whole script when a command is missing
 #   start_nginx DIR [EXTRA] serve DIR on 127.0.0.1:<ephemeral>; sets ORIGIN (http://127.0.0.1:PORT)
 #                           and NGINX_LOG (access log: "status bytes_sent range request");
 #                           EXTRA is spliced into the server block (extra locations)
@@ -13,7 +14,10 @@
 #   preader_path            the multi-threaded pread driver (built if need be)
 #   skip_if_qemu_hangs      skip when qemu itself hangs under this LD_PRELOAD (sanitizers)
 #   ok NAME / fail NAME MSG / check NAME CMD...   record results
-#   finish                  print "N passed, N failed" and exit accordingly
+#   scenario NAME FUNCTION  run FUNCTION, one scenario of the script, unless T_ONLY is set
+#                           and NAME does not contain it (T_ONLY=stale bash tests/t-x.sh)
+#   finish                  print "N passed, N failed" and exit accordingly (77 when
+#                           T_ONLY matched no scenario)
 # Everything started here is stopped by an EXIT trap; scratch space is $T.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +29,8 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/remoteio-test.XXXXXX")
 chmod 755 "$T" # nginx workers run as another user
 PASSED=0
 FAILED=0
+SCENARIOS_RUN=0
+SCENARIOS_SKIPPED=0
 _cleanup_cmds=()
 
 at_exit() { _cleanup_cmds+=("$*"); }
@@ -35,10 +41,12 @@ _run_cleanup() {
 }
 trap _run_cleanup EXIT
 
+skip() { echo "SKIP: $(basename "$0"): $*"; exit 77; }
+
 require() {
     local c
     for c in "$@"; do
-        command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $(basename "$0"): '$c' is not installed"; exit 77; }
+        command -v "$c" >/dev/null 2>&1 || skip "'$c' is not installed"
     done
 }
 
@@ -54,7 +62,7 @@ nginx_bin() {
 start_nginx() {
     local root=$1 extra=${2:-} port conf dir tries
     local ngx; ngx=$(nginx_bin) || true
-    [ -n "$ngx" ] || { echo "SKIP: $(basename "$0"): nginx is not installed"; exit 77; }
+    [ -n "$ngx" ] || skip "nginx is not installed"
     dir=$T/nginx.$RANDOM
     mkdir -p "$dir/tmp"
     local modules=""
@@ -142,7 +150,7 @@ PY
 shim() { LD_PRELOAD=$SHIM "$@"; }
 
 require_shim() {
-    [ -f "${SHIM##* }" ] || { echo "SKIP: $(basename "$0"): ${SHIM##* } is not built"; exit 77; }
+    [ -f "${SHIM##* }" ] || skip "${SHIM##* } is not built (make)"
 }
 
 preader_path() {
@@ -158,7 +166,7 @@ preader_path() {
 # even on a local file, shim or not: then there is nothing to test.
 skip_if_qemu_hangs() {
     timeout -k 2 15 env LD_PRELOAD="$SHIM" qemu-io -f raw -c quit "$T/no-such-image" >/dev/null 2>&1
-    [ $? -ne 124 ] || { echo "SKIP: $(basename "$0"): qemu hangs at exit under LD_PRELOAD='$SHIM' even without virtual files"; exit 77; }
+    [ $? -ne 124 ] || skip "qemu hangs at exit under LD_PRELOAD='$SHIM' even without virtual files"
 }
 
 ok()   { PASSED=$((PASSED+1)); echo "ok   - $1"; }
@@ -168,7 +176,23 @@ check() { local n=$1; shift; if "$@"; then ok "$n"; else fail "$n" "command fail
 # same_bytes NAME FILE_A FILE_B
 same_bytes() { if cmp -s "$2" "$3"; then ok "$1"; else fail "$1" "$(cmp "$2" "$3" 2>&1 | head -1)"; fi; }
 
+scenario() {
+    local name=$1; shift
+    if [ -n "${T_ONLY:-}" ] && [[ $name != *"$T_ONLY"* ]]; then
+        SCENARIOS_SKIPPED=$((SCENARIOS_SKIPPED+1))
+        return 0
+    fi
+    SCENARIOS_RUN=$((SCENARIOS_RUN+1))
+    echo "# scenario: $name"
+    "$@"
+}
+
 finish() {
-    echo "$(basename "$0"): $PASSED passed, $FAILED failed"
+    local skipped=
+    [ "$SCENARIOS_SKIPPED" -gt 0 ] && skipped=" ($SCENARIOS_SKIPPED scenarios left out by T_ONLY=$T_ONLY)"
+    echo "$(basename "$0"): $PASSED passed, $FAILED failed$skipped"
+    if [ "$SCENARIOS_RUN" -eq 0 ] && [ "$SCENARIOS_SKIPPED" -gt 0 ] && [ "$FAILED" -eq 0 ]; then
+        skip "no scenario matches T_ONLY=$T_ONLY"
+    fi
     [ "$FAILED" -eq 0 ]
 }

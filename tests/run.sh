@@ -3,7 +3,8 @@
 # scripts that need them: t-unit, t-interpose, t-readahead...), each bounded by
 # REMOTEIO_TEST_TIMEOUT seconds (600), then prints "N passed, N failed, N skipped".
 # A script counts as one test: exit 0 passed, 77 skipped, anything else failed.
-# Usage: tests/run.sh [PATTERN]   (only scripts whose name contains PATTERN)
+# Usage: tests/run.sh [PATTERN]   (only scripts whose name contains PATTERN; T_ONLY=NAME
+#        in the environment runs only the scenarios whose name contains NAME)
 set -u
 cd "$(dirname "$0")/.."
 pattern=${1:-}

@@ -10,9 +10,14 @@
 # Reports reads, faults injected, retries, wrong bytes (must be 0) and the
 # longest single read.  Exit 0 only when no byte was wrong and no read failed.
 #
+# Then the test guest boots SOAK_VM_BOOTS times through the same fault rate, each time
+# with another seed and a larger disk (tests/t-vm-faults.sh's "faults" scenario): no
+# I/O error in the guest, every checksum right.
+#
 # Knobs: SOAK_SECONDS, SOAK_SIZE_MB (64), SOAK_FAULT_RATE (0.1), SOAK_SEED (1),
 #        SOAK_FIO (1 when fio is installed; 0 to leave it out), SOAK_CACHE (16M
-#        in bytes), SOAK_TIMEOUT (REMOTEIO_TIMEOUT, 2).
+#        in bytes), SOAK_TIMEOUT (REMOTEIO_TIMEOUT, 2), SOAK_VM_BOOTS (3; 0 leaves
+#        the boots out), SOAK_VM_DISK_MB (256).
 . "$(dirname "$0")/lib.sh"
 require python3 curl timeout
 
@@ -72,10 +77,19 @@ sed "s/^/  /" "$T/stats" 2>/dev/null
 echo "shim log: $(grep -c . "$T/shim.log" 2>/dev/null || echo 0) lines; most frequent:"
 sed 's/[0-9][0-9]*/N/g' "$T/shim.log" 2>/dev/null | sort | uniq -c | sort -rn | head -5
 
+vrc_vm=0
+for ((i = 1; i <= ${SOAK_VM_BOOTS:-3}; i++)); do
+    VM_FAULT_RATE=$RATE VM_FAULT_SEED=$((SEED + i)) VM_DISK_MB=${SOAK_VM_DISK_MB:-256} \
+        VM_DISK_FILES=120 T_ONLY=faults bash "$TOP/tests/t-vm-faults.sh" >"$T/vm.$i.out" 2>&1
+    rc=$?
+    echo "vm boot $i (seed $((SEED + i))): rc=$rc: $(grep -a '^ok\|^FAIL\|origin:' "$T/vm.$i.out" | head -4 | tr '\n' ' ')"
+    case $rc in 0) ;; 77) grep -a '^SKIP' "$T/vm.$i.out";; *) vrc_vm=1; grep -a '^FAIL' "$T/vm.$i.out";; esac
+done
+
 wrong=$(val wrong_bytes "$T/verify.out")
-if [ $vrc -eq 0 ] && [ "${wrong:-x}" = 0 ] && [ $frc -eq 0 ]; then
+if [ $vrc -eq 0 ] && [ "${wrong:-x}" = 0 ] && [ $frc -eq 0 ] && [ $vrc_vm -eq 0 ]; then
     echo "soak: PASS"
 else
-    echo "soak: FAIL (verify rc=$vrc, wrong bytes ${wrong:-?}, fio rc=$frc)"
+    echo "soak: FAIL (verify rc=$vrc, wrong bytes ${wrong:-?}, fio rc=$frc, vm boots rc=$vrc_vm)"
     exit 1
 fi

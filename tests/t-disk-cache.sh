@@ -4,10 +4,10 @@
 # (build/tests/disk-cache-stress): 4 writers of 4x the limit under a du sampler, 2 readers
 # of the same cold chunks, 20 rounds of kill -9, 8 threads in 2 processes, and as root a
 # limit larger than a 16 MiB tmpfs, a slab made unwritable in use, a read-only mount.  DISK_CACHE_BENCH=1 adds the micro-benchmark.
-source "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.sh"
 B=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests
 for bin in unit-disk-cache disk-cache-stress; do
-    [ -x "$B/$bin" ] || { echo "SKIP: $B/$bin not built (make tests)"; exit 77; }
+    [ -x "$B/$bin" ] || skip "$B/$bin is not built (make tests)"
 done
 require du
 

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 cd "$TOP"
 require curl python3
-[ -x /usr/bin/time ] || { echo "SKIP: GNU time (/usr/bin/time) is not installed"; exit 77; }
+[ -x /usr/bin/time ] || skip "GNU time (/usr/bin/time) is not installed"
 require_shim
 PREADER=$(preader_path)
 MIB=1048576
@@ -55,10 +55,11 @@ check "sequential dd through a 32 MiB cache (READAHEAD 64M)" \
     env REMOTEIO_READAHEAD=64M LD_PRELOAD="$SHIM" dd if=/remote/obj of=/dev/null bs=1M status=none
 sleep 0.3
 got=$(tail -n +$((mark + 1)) "$NGINX_LOG" | awk '{ b += $2 } END { printf "%.0f\n", b }')
-if [ "$got" -le $((256 * MIB * 11 / 10)) ]; then
+# at least the object itself: fewer bytes mean dd read nothing
+if [ "$got" -ge $((256 * MIB)) ] && [ "$got" -le $((256 * MIB * 11 / 10)) ]; then
     ok "sequential read through a small cache fetched $got bytes for 256 MiB (<= 1.1x)"
 else
-    fail "readahead through a small cache" "origin sent $got bytes for 256 MiB read ($(awk "BEGIN { printf \"%.2f\", $got / (256 * $MIB) }")x > 1.1x): readahead is evicted before it is used"
+    fail "readahead through a small cache" "origin sent $got bytes for 256 MiB read ($(awk "BEGIN { printf \"%.2f\", $got / (256 * $MIB) }")x; from 1x to 1.1x wanted: more means readahead is evicted before it is used)"
 fi
 
 # and the bytes stay right while the cache turns over

@@ -85,7 +85,7 @@ REMOTEIO_CACHE_SIZE=2M REMOTEIO_CHUNK_SIZE=16K REMOTEIO_READAHEAD=256K \
     burst "raw, 2M cache, 16K chunks" 4 pattern.raw -f raw
 REMOTEIO_CONNECTIONS=3 burst "qcow2, 3 connections" 5 pattern.qcow2 -f qcow2
 
-# Bypassing engines: an error is fine, wrong data or a hang is not.
+# Bypassing engines: an error is fine, wrong data, a crash or a hang is not.
 for engine in io_uring native; do
     opts=(-f raw -i "$engine"); [ $engine = native ] && opts+=(-n)
     out=$(timeout -k 5 60 env LD_PRELOAD="$SHIM" qemu-io -r "${opts[@]}" \
@@ -93,6 +93,8 @@ for engine in io_uring native; do
     rc=$?
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
         fail "aio=$engine does not hang" "timed out"
+    elif [ $rc -ge 128 ]; then
+        fail "aio=$engine does not crash" "rc=$rc: $(tail -2 <<<"$out" | tr '\n' ' ')"
     elif grep -q 'verification failed' <<<"$out"; then
         fail "aio=$engine never returns wrong data" "$(head -3 <<<"$out" | tr '\n' ' ')"
     else

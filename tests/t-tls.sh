@@ -14,7 +14,7 @@ W=$T/www
 mkdir -p "$W"
 make_file "$W/x" 300000
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
-    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null || { echo "SKIP: openssl req failed"; exit 77; }
+    -keyout "$T/key.pem" -out "$T/cert.pem" 2>/dev/null || skip "openssl req failed"
 chmod 644 "$T/key.pem"
 SPORT=$(free_port)
 start_nginx "$W" "listen 127.0.0.1:$SPORT ssl; ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem;"

@@ -24,13 +24,7 @@ require qemu-system-x86_64 qemu-img qemu-io mke2fs gzip
 V=/remote
 skip_if_qemu_hangs
 
-vm_prepare "$T/vm"
-case $? in
-    0) ;;
-    1) echo "SKIP: $(basename "$0"): $VM_WHY"; exit 77;;
-    *) echo "FATAL: $VM_WHY"; exit 1;;
-esac
-echo "# guest: $(basename "$(readlink -f "$VM_KERNEL")"), accel=$VM_ACCEL"
+vm_prepare_or_skip "$T/vm"
 
 mkdir -p "$T/origin" "$T/local"
 vm_make_disk "$T/origin/disk.img" ${VM_DISK_MB:-64} ${VM_DISK_FILES:-40}

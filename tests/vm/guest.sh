@@ -5,6 +5,7 @@
 #   vm_prepare DIR         kernel (cached), initramfs and accelerator; sets
 #                          VM_KERNEL, VM_INITRD, VM_ACCEL, VM_CPU; 1 if qemu
 #                          cannot start a guest at all (VM_WHY says why)
+#   vm_prepare_or_skip DIR the same for a test script: skips it (exit 77) then
 #   vm_make_disk OUT [MB] [NFILES]   the ext4 data disk with its MANIFEST
 #   vm_boot LOG DRIVE_ARGS...        boot once; the disk must be the first
 #                          virtio disk. Runs "${VM_PREFIX[@]}" qemu ... under
@@ -13,6 +14,9 @@
 #                          and VM_VERDICT; returns 0 when the guest says PASS.
 #                          A boot whose kernel panics before the guest's init
 #                          runs is tried once more.
+#   vm_start LOG DRIVE_ARGS...       the same boot in the background, once; sets
+#                          VM_PID (the timeout in front of qemu: a TERM to it
+#                          stops qemu)
 #
 # VM_ACCEL=kvm|tcg forces the accelerator; otherwise KVM is used only when a
 # short probe boot shows the kernel actually running under it.
@@ -95,6 +99,18 @@ vm_prepare() {
     return 0
 }
 
+# vm_prepare_or_skip DIR: vm_prepare for a test script: exit 77 (saying why) when qemu
+# cannot start a guest here, 1 when the guest cannot be built; prints the guest used
+vm_prepare_or_skip() {
+    vm_prepare "$1"
+    case $? in
+        0) ;;
+        1) skip "$VM_WHY";;
+        *) echo "FATAL: $VM_WHY"; exit 1;;
+    esac
+    echo "# guest: $(basename "$(readlink -f "$VM_KERNEL")"), accel=$VM_ACCEL"
+}
+
 vm_make_disk() { "$VM_HERE/make-disk.sh" "$@" >/dev/null; }
 
 vm_boot() {
@@ -109,18 +125,24 @@ vm_boot() {
     _vm_boot_once "$@"
 }
 
-_vm_boot_once() {
+vm_start() {
     local log=$1; shift
-    local t0 t1 rc
     : > "$log"
-    t0=$(date +%s.%N)
     timeout -k 5 "$VM_TIMEOUT" "${VM_PREFIX[@]}" qemu-system-x86_64 \
         -machine "q35,accel=$VM_ACCEL" -cpu "$VM_CPU" -m 256 -smp 1 \
         -nodefaults -no-user-config -display none -monitor none -net none -no-reboot \
         -serial "file:$log" \
         -kernel "$VM_KERNEL" -initrd "$VM_INITRD" \
         -append "console=ttyS0 quiet panic=-1 no_timer_check ${VM_APPEND:-}" \
-        "$@" >"$log.stderr" 2>&1
+        "$@" >"$log.stderr" 2>&1 &
+    VM_PID=$!
+}
+
+_vm_boot_once() {
+    local log=$1 t0 t1 rc
+    t0=$(date +%s.%N)
+    vm_start "$@"
+    wait "$VM_PID"
     rc=$?
     t1=$(date +%s.%N)
     VM_SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
