@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "log.h"
 #include "pool.h"
+#include "real.h"
 
 enum chunk_state { CHUNK_FREE, CHUNK_PENDING, CHUNK_READY, CHUNK_FAILED };
 
@@ -87,7 +88,7 @@ int cache_init(uint64_t csize, uint64_t cache_size)
     while (nbuckets < nslots * 2)
         nbuckets <<= 1;
     /* Reserved, not committed: pages become resident as chunks are first filled. */
-    char *arena = mmap(NULL, nslots * csize, PROT_READ | PROT_WRITE,
+    char *arena = REAL(mmap)(NULL, nslots * csize, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (arena != MAP_FAILED) /* fewer page faults while the cache first fills */
         madvise(arena, nslots * csize, MADV_HUGEPAGE);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "object.h"
 #include "path.h"
+#include "real.h"
 #include "vfile.h"
 
 #define RECORD_MAGIC 0x52494f32u /* "RIO2" */
@@ -111,7 +112,7 @@ static int make_record(struct vfile *v, unsigned long ino, const char *path, int
     mfd = fdtable_move_high(mfd, false);
     struct record *r = MAP_FAILED;
     if (syscall(SYS_ftruncate, mfd, (off_t)map_len) == 0)
-        r = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+        r = REAL(mmap)(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
     if (r == MAP_FAILED) {
         close_quietly(mfd);
         return -1;
@@ -376,7 +377,7 @@ void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
         head.magic == RECORD_MAGIC && head.length < (1u << 20)) {
         long page = sysconf(_SC_PAGESIZE);
         map_len = (head.length + (size_t)page - 1) & ~((size_t)page - 1);
-        r = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, in->record_fd, 0);
+        r = REAL(mmap)(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, in->record_fd, 0);
     }
     size_t strings = r == MAP_FAILED ? 0 : (size_t)r->path_len + r->url_len + r->etag_len + r->lm_len + 4;
     struct vfile *v = r == MAP_FAILED || sizeof *r + strings > r->length ? NULL : calloc(1, sizeof *v);
