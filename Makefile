@@ -24,9 +24,11 @@ SHIM_SRC := $(sort $(wildcard shim/*.c))
 SHIM_OBJ := $(SHIM_SRC:shim/%.c=$(BUILD)/obj/%.o)
 TEST_SRC := $(sort $(wildcard tests/c/*.c))
 TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
-# Objects the standalone unit tests may link (no interposition in them).
+# Objects the standalone unit tests may link (no interposition in them: real.o is only
+# the table of libc functions, which unit-cache fills itself).
 UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
-            $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o
+            $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o \
+            $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o
 
 all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
 

@@ -286,28 +286,24 @@ static void evict(struct cache_tier *t, struct chunk *c)
 
 /* A free slot, evicting a chunk if need be; NULL when every slot is pinned or pending.
  *
- * Chunks are kept on three lists.  Readahead's chunks that nobody has read yet go last,
- * while they fit in readahead's budget: readahead never runs more than a window ahead
- * of its reader, so they are about to be read, and evicting them would fetch them
- * twice (beyond the budget they are leftovers of streams that stopped, and go first).
+ * Chunks are kept on three lists.  Readahead's chunks that nobody has read yet go last:
+ * readahead never runs more than a window ahead of its reader, so they are about to be
+ * read, and evicting them would fetch them twice.  They never exceed readahead's budget:
+ * at the budget readahead reuses its own oldest unread chunk (most often a leftover of a
+ * stream that stopped) or does not happen, so they crowd out no other data.
  * Readahead's chunks once they have been read go first: a sequential stream rarely
  * reads its data again (like the kernel's use-once pages), so a big scan neither
  * flushes the data random reads keep coming back to nor spreads over the whole arena;
  * behind_keep of them stay, for a reader that steps back a little, and past that their
  * slots are reused even before fresh slots are touched.  A chunk read a second time
- * joins the ordinary LRU list.
- *
- * Readahead itself (for_readahead) never holds more than its budget: at the budget it
- * takes the slot of its own oldest unread chunk, or none. */
+ * joins the ordinary LRU list. */
 static struct chunk *take_slot(struct cache_tier *t, bool for_readahead)
 {
     if (for_readahead && t->n_prefetched >= t->unread_max) {
         if (list_empty(&t->unread))
             return NULL;
         evict(t, t->unread.lru_prev);
-    } else if (!list_empty(&t->unread) && t->n_unread > t->unread_max)
-        evict(t, t->unread.lru_prev);
-    else if (t->n_behind > t->behind_keep)
+    } else if (t->n_behind > t->behind_keep)
         evict(t, t->behind.lru_prev);
     else if (list_empty(&t->free_list)) {
         if (!list_empty(&t->behind))
