@@ -161,11 +161,12 @@ int cache_init(uint64_t csize, uint64_t cache_size)
 void cache_fini(void)
 {
     struct cache_tier *t = &memory_tier;
-    if (t->arena)
+    if (t->chunks) {
         munmap(t->arena, t->arena_len);
-    free(t->chunks);
-    free(t->buckets);
-    pthread_cond_destroy(&t->cond);
+        free(t->chunks);
+        free(t->buckets);
+        pthread_cond_destroy(&t->cond);
+    }
     *t = (struct cache_tier){ .lock = PTHREAD_MUTEX_INITIALIZER };
 }
 

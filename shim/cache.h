@@ -1,7 +1,8 @@
 /* cache.h: the memory chunk cache, one per process, of at most REMOTEIO_CACHE_SIZE bytes.
  *
  * Objects are cut into chunks of REMOTEIO_CHUNK_SIZE bytes.  The cache owns one arena of
- * cache_size bytes, reserved once and touched as it fills, cut into chunk slots: every
+ * at most cache_size bytes (whole slots, at least CACHE_MIN_SLOTS of them: a larger chunk
+ * size is clipped), reserved once and touched as it fills, cut into chunk slots: every
  * byte the shim fetches lands directly in a slot (in-flight data included), so the bound
  * is hard and there is no fragmentation.
  *
@@ -9,8 +10,8 @@
  * is missing claims it (single flight: a second reader waits for the first one's request
  * instead of sending its own); consecutive claimed chunks are fetched as one range.
  * Readers pin the chunks they copy from; eviction takes the least recently used READY
- * chunk that nobody pins, sparing chunks readahead filled and nobody has read yet while
- * they fit in readahead's budget, and taking first those a sequential stream has read
+ * chunk that nobody pins, sparing chunks readahead filled and nobody has read yet (they
+ * never exceed readahead's budget), and taking first those a sequential stream has read
  * (see take_slot in cache.c).  When every slot is pinned, readers wait (bounded) and
  * readahead simply does not happen.
  *
@@ -23,8 +24,8 @@
  * Locking: one mutex guards the table, the LRU list and every chunk's state and pins; it
  * is held for memory work only.  Network I/O and copies happen with the chunk pinned and
  * the lock released.  One condition variable announces every state change.
- * Errors: functions returning int give 0 or a negative errno; cache_read gives -1 with
- * errno set.
+ * Errors: cache_init gives 0 or -1 (logged); the fetch callback 0 or a negative errno;
+ * cache_read -1 with errno set.
  */
 #ifndef REMOTEIO_CACHE_H
 #define REMOTEIO_CACHE_H

@@ -205,6 +205,21 @@ static void test_bound_knobs(void)
           (unsigned long long)cache_chunk_size());
 }
 
+static void test_key(void)
+{
+    /* The stable key: the same for the same URL, validator and size; another otherwise. */
+    struct cache_key a = cache_key_make("http://127.0.0.1/a", "\"1\"", "", 100);
+    struct cache_key b = cache_key_make("http://127.0.0.1/a", "\"1\"", "", 100);
+    struct cache_key e = cache_key_make("http://127.0.0.1/a", "\"2\"", "", 100);
+    struct cache_key s = cache_key_make("http://127.0.0.1/a", "\"1\"", "", 101);
+    struct cache_key u = cache_key_make("http://127.0.0.1/b", "\"1\"", "", 100);
+    struct cache_key m = cache_key_make("http://127.0.0.1/a", "", "Mon, 01 Jan 2024", 100);
+    CHECK(a.hi == b.hi && a.lo == b.lo, "one version, two keys");
+    CHECK((a.hi != e.hi || a.lo != e.lo) && (a.hi != s.hi || a.lo != s.lo) &&
+              (a.hi != u.hi || a.lo != u.lo) && (a.hi != m.hi || a.lo != m.lo),
+          "another validator, size or URL, the same key");
+}
+
 static void test_bound_big_read(void)
 {
     /* A read of 8x the cache goes through it in steps: right bytes, and no buffer the
@@ -424,6 +439,7 @@ int main(void)
     /* No hooks here: libc's own mmap is the real one (real_resolve refuses a symbol that
      * is the program's own definition). */
     real.mmap = mmap;
+    test_key();
     test_bound_knobs();
     test_bound_big_read();
     test_bound_all_pending();
