@@ -26,12 +26,13 @@ TEST_SRC := $(sort $(wildcard tests/c/*.c))
 TEST_BIN := $(TEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 # The disk tier (raw syscalls, no hooks): linked by its unit and multi-process tests.
 DISK_OBJ := $(BUILD)/obj/disk_cache.o $(BUILD)/obj/disk_open.o $(BUILD)/obj/disk_hash.o
-# Objects the standalone unit tests may link (no interposition in them).
+# Objects the standalone unit tests may link (no interposition in them: real.o is only
+# the table of libc functions, which unit-cache fills itself).
 UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o \
             $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o \
             $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o \
-            $(BUILD)/obj/clock.o $(DISK_OBJ)
+            $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ)
 
 all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
 

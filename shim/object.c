@@ -3,6 +3,10 @@
  * Locks: registry_lock guards the registry list, every object's refs crossing zero,
  * probed_ms and released_ms, and the statistics records.  An object's ra_lock guards its
  * readahead streams.  Order: registry_lock, then ra_lock, then the cache's lock.
+ *
+ * Layers: object.c calls the cache (cache.c), the readahead policy (readahead.c), the
+ * readahead workers (prefetch.c) and HTTP (http.c); none of them calls back into it
+ * except through the callbacks it hands them (the cache's fetch, a prefetch job's run).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +23,11 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cleanup.h"
+#include "clock.h"
 #include "http.h"
 #include "log.h"
 #include "object.h"
-#include "pool.h"
 #include "prefetch.h"
 #include "readahead.h"
 #include "stats.h"
@@ -78,8 +83,9 @@ static uint64_t hash_url(const char *s)
     return h ? h : 1;
 }
 
+/* The cache's fetch callback: its sink becomes HTTP's. */
 static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
-                        const struct http_sink *sink, uint64_t deadline_ms, bool demand)
+                        const struct cache_sink *sink, uint64_t deadline_ms, bool demand)
 {
     struct object *o = from_source(src);
     if (atomic_load_explicit(&o->stale, memory_order_relaxed))
@@ -93,7 +99,8 @@ static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
         .opt = o->opt,
         .stats = &o->stats,
     };
-    int rc = http_get_range(&t, offset, len, sink, deadline_ms, demand);
+    struct http_sink to = { .bufs = sink->bufs, .nbufs = sink->nbufs, .piece = sink->piece };
+    int rc = http_get_range(&t, offset, len, &to, deadline_ms, demand);
     if (rc == -ESTALE && !atomic_exchange(&o->stale, true)) {
         char shown[512];
         http_display_url(o->meta.url, shown, sizeof shown);
@@ -209,6 +216,7 @@ static struct object *object_new(const char *path, const char *url,
     meta->url = NULL; /* now ours */
     o->opt = *opt;
     o->src.id = atomic_fetch_add(&next_id, 1);
+    o->src.key = cache_key_make(url, o->meta.etag, o->meta.last_modified, o->meta.size);
     o->src.size = o->meta.size;
     o->src.stats = &o->stats;
     o->src.fetch = object_fetch;
@@ -217,18 +225,44 @@ static struct object *object_new(const char *path, const char *url,
     return o;
 }
 
-struct object *object_open(const char *path, const char *url, const struct map_options *opt)
+/* A reference to an object of url confirmed within REVALIDATE_MS, or NULL. */
+static struct object *ref_fresh(const char *url)
 {
     uint64_t now = now_ms();
-    pthread_mutex_lock(&registry_lock);
+    LOCK_FOR_SCOPE(&registry_lock);
     sweep_locked(now);
     struct object *o = find_fresh_locked(url, now);
+    if (o)
+        atomic_fetch_add(&o->refs, 1);
+    return o;
+}
+
+/* A reference to the object of url in the version meta describes: the registered one, or
+ * a new one (taking meta->url); NULL when out of memory.  probed: it was just confirmed. */
+static struct object *ref_version(const char *path, const char *url,
+                                  const struct map_options *opt, struct http_meta *meta,
+                                  bool probed)
+{
+    LOCK_FOR_SCOPE(&registry_lock);
+    struct object *o = find_same_version_locked(url, meta);
     if (o) {
         atomic_fetch_add(&o->refs, 1);
-        pthread_mutex_unlock(&registry_lock);
-        return o;
+    } else if ((o = object_new(path, url, opt, meta)) != NULL) {
+        o->next = registry;
+        registry = o;
+    } else {
+        return NULL;
     }
-    pthread_mutex_unlock(&registry_lock);
+    if (probed)
+        o->probed_ms = now_ms();
+    return o;
+}
+
+struct object *object_open(const char *path, const char *url, const struct map_options *opt)
+{
+    struct object *o = ref_fresh(url);
+    if (o)
+        return o;
 
     struct http_meta meta;
     int rc = http_probe(url, path, opt, &meta);
@@ -248,20 +282,7 @@ struct object *object_open(const char *path, const char *url, const struct map_o
         errno = EIO;
         return NULL;
     }
-    pthread_mutex_lock(&registry_lock);
-    o = find_same_version_locked(url, &meta);
-    if (o) {
-        atomic_fetch_add(&o->refs, 1);
-        o->probed_ms = now_ms();
-    } else {
-        o = object_new(path, url, opt, &meta);
-        if (o) {
-            o->probed_ms = now_ms();
-            o->next = registry;
-            registry = o;
-        }
-    }
-    pthread_mutex_unlock(&registry_lock);
+    o = ref_version(path, url, opt, &meta, true);
     http_meta_free(&meta);
     if (!o)
         errno = ENOMEM;
@@ -281,16 +302,8 @@ struct object *object_adopt(const char *path, const char *url, const struct map_
     snprintf(meta.etag, sizeof meta.etag, "%s", etag);
     snprintf(meta.last_modified, sizeof meta.last_modified, "%s", last_modified);
     meta.mtime = http_parse_date(last_modified);
-    pthread_mutex_lock(&registry_lock);
-    struct object *o = find_same_version_locked(url, &meta);
-    if (o) {
-        atomic_fetch_add(&o->refs, 1);
-    } else if ((o = object_new(path, url, opt, &meta)) != NULL) {
-        o->probed_ms = 0; /* never handed to a fresh open without a probe */
-        o->next = registry;
-        registry = o;
-    }
-    pthread_mutex_unlock(&registry_lock);
+    /* probed_ms stays 0: never handed to a fresh open without a probe */
+    struct object *o = ref_version(path, url, opt, &meta, false);
     http_meta_free(&meta);
     return o;
 }
@@ -302,11 +315,33 @@ void object_ref(struct object *obj)
 
 void object_unref(struct object *obj)
 {
-    pthread_mutex_lock(&registry_lock);
+    LOCK_FOR_SCOPE(&registry_lock);
     if (atomic_fetch_sub(&obj->refs, 1) == 1)
         obj->released_ms = now_ms();
-    pthread_mutex_unlock(&registry_lock);
 }
+
+/* What a queued readahead job does with the object it carries. */
+static void prefetch_run(void *arg, int64_t offset, int64_t len)
+{
+    struct object *o = arg;
+    cache_prefetch(&o->src, offset, len, now_ms() + o->opt.deadline_ms);
+}
+
+static void prefetch_ref(void *arg)
+{
+    object_ref(arg);
+}
+
+static void prefetch_unref(void *arg)
+{
+    object_unref(arg);
+}
+
+static const struct prefetch_ops object_prefetch_ops = {
+    .run = prefetch_run,
+    .ref = prefetch_ref,
+    .unref = prefetch_unref,
+};
 
 /* What tells a lone sequential stream that it may use more connections (readahead.c,
  * "Requests in flight"): when a read last continued no stream (a random read, or the
@@ -371,14 +406,15 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
     struct ra_decision d;
     uint64_t now = now_ms();
     struct ra_limits lim = readahead_limits(o, now);
-    pthread_mutex_lock(&o->ra_lock);
-    ra_on_read(&o->ra, &lim, offset, (int64_t)total, now, &d);
-    pthread_mutex_unlock(&o->ra_lock);
+    {
+        LOCK_FOR_SCOPE(&o->ra_lock);
+        ra_on_read(&o->ra, &lim, offset, (int64_t)total, now, &d);
+    }
     note_read(o, d.sequential, now);
     if (d.requests > 0)
         stats_raise(&o->stats.stream_requests_peak, (uint_fast64_t)d.requests);
     if (d.len > 0)
-        prefetch_submit(o, d.offset, d.len, d.part);
+        prefetch_submit(&object_prefetch_ops, o, d.offset, d.len, d.part);
 
     uint64_t deadline = now + o->opt.deadline_ms;
     /* Scattered buffers: fetch the whole range first, so that it goes out as one range
@@ -408,11 +444,6 @@ ssize_t object_pread(struct object *o, void *buf, size_t len, int64_t offset)
     return object_preadv(o, &one, 1, offset);
 }
 
-void object_prefetch(struct object *o, int64_t offset, int64_t len)
-{
-    cache_prefetch(&o->src, offset, len, now_ms() + o->opt.deadline_ms);
-}
-
 void object_hint_willneed(struct object *o, int64_t offset, int64_t len)
 {
     if (offset < 0 || offset >= o->meta.size)
@@ -422,7 +453,7 @@ void object_hint_willneed(struct object *o, int64_t offset, int64_t len)
     if (len > (int64_t)o->opt.readahead)
         len = (int64_t)o->opt.readahead;
     if (len > 0)
-        prefetch_submit(o, offset, len, 4 << 20);
+        prefetch_submit(&object_prefetch_ops, o, offset, len, 4 << 20);
 }
 
 int64_t object_size(const struct object *o)

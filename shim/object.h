@@ -36,8 +36,6 @@ void object_unref(struct object *obj);
 ssize_t object_pread(struct object *obj, void *buf, size_t len, int64_t offset);
 /* The same into cnt buffers (their total must not overflow). */
 ssize_t object_preadv(struct object *obj, const struct iovec *iov, int cnt, int64_t offset);
-/* Readahead worker entry: fetch [offset, offset+len) into the cache. */
-void object_prefetch(struct object *obj, int64_t offset, int64_t len);
 /* A hint from posix_fadvise(WILLNEED) or readahead(2). */
 void object_hint_willneed(struct object *obj, int64_t offset, int64_t len);
 

@@ -1,4 +1,5 @@
-/* pool.c: see pool.h. */
+/* pool.c: see pool.h.  Locking: pool_lock guards the idle list and the counts; it is
+ * never held across a libcurl call (handles are made, reset and cleaned up outside it). */
 #include "libcurl.h"
 #include <errno.h>
 #include <pthread.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "config.h"
 #include "fdtable.h"
 #include "log.h"
@@ -106,53 +108,63 @@ static CURL *take_idle(const char *origin, bool fresh, bool *reused, CURL **to_c
     return NULL;
 }
 
+/* Count one more handle lent out, waiting (demand reads only) until deadline_ms for the
+ * limit to allow it; *h is the idle handle to reuse for origin, or NULL, and *to_close
+ * one to clean up (see take_idle).  0, or -ENOMEM / -ETIMEDOUT. */
+static int lend(const char *origin, bool fresh, uint64_t deadline_ms, bool demand,
+                bool *reused, CURL **h, CURL **to_close)
+{
+    LOCK_FOR_SCOPE(&pool_lock);
+    pool_init_locked();
+    if (!pool_ready)
+        return -ENOMEM;
+    unsigned reserve = demand ? 0 : (n_limit >= 4 ? n_limit / 4 : 0);
+    while (n_busy + reserve >= n_limit) {
+        if (!demand || now_ms() >= deadline_ms)
+            return -ETIMEDOUT;
+        struct timespec ts = deadline_timespec(deadline_ms);
+        pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
+    }
+    *h = take_idle(origin, fresh, reused, to_close);
+    n_busy++;
+    return 0;
+}
+
+/* A handle lent out is back (or gone). */
+static void unlend(void)
+{
+    LOCK_FOR_SCOPE(&pool_lock);
+    n_busy--;
+    pthread_cond_signal(&pool_cond);
+}
+
 /* pool_get and pool_get_direct. */
 static CURL *get_handle(const char *origin, bool fresh, uint64_t deadline_ms, bool demand,
                         bool *reused)
 {
+    CURL *h = NULL, *to_close = NULL;
     *reused = false;
-    pthread_mutex_lock(&pool_lock);
-    pool_init_locked();
-    if (!pool_ready) {
-        pthread_mutex_unlock(&pool_lock);
-        errno = ENOMEM;
+    int rc = lend(origin, fresh, deadline_ms, demand, reused, &h, &to_close);
+    if (rc < 0) {
+        errno = -rc;
         return NULL;
     }
-    unsigned reserve = demand ? 0 : (n_limit >= 4 ? n_limit / 4 : 0);
-    for (;;) {
-        if (n_busy + reserve < n_limit) {
-            CURL *to_close;
-            CURL *h = take_idle(origin, fresh, reused, &to_close);
-            n_busy++;
-            pthread_mutex_unlock(&pool_lock);
-            if (to_close)
-                libcurl.easy_cleanup(to_close);
-            if (h && origin)
-                return h; /* connected: used as it is */
-            if (!h) {
-                h = libcurl.easy_init();
-                if (!h) {
-                    pthread_mutex_lock(&pool_lock);
-                    n_busy--;
-                    pthread_cond_signal(&pool_cond);
-                    pthread_mutex_unlock(&pool_lock);
-                    errno = ENOMEM;
-                    return NULL;
-                }
-            } else {
-                libcurl.easy_reset(h); /* keeps the live connection */
-            }
-            set_common_options(h);
-            return h;
+    if (to_close)
+        libcurl.easy_cleanup(to_close);
+    if (h && origin)
+        return h; /* connected: used as it is */
+    if (!h) {
+        h = libcurl.easy_init();
+        if (!h) {
+            unlend();
+            errno = ENOMEM;
+            return NULL;
         }
-        if (!demand || now_ms() >= deadline_ms)
-            break;
-        struct timespec ts = deadline_timespec(deadline_ms);
-        pthread_cond_timedwait(&pool_cond, &pool_lock, &ts);
+    } else {
+        libcurl.easy_reset(h); /* keeps the live connection */
     }
-    pthread_mutex_unlock(&pool_lock);
-    errno = ETIMEDOUT;
-    return NULL;
+    set_common_options(h);
+    return h;
 }
 
 CURL *pool_get(uint64_t deadline_ms, bool demand)
@@ -169,17 +181,17 @@ CURL *pool_get_direct(const char *origin, bool fresh, uint64_t deadline_ms, bool
 
 static void put_handle(CURL *h, const char *origin)
 {
-    char *tag = origin ? strdup(origin) : NULL;
-    pthread_mutex_lock(&pool_lock);
-    n_busy--;
-    if (h && (tag || !origin) && n_idle < n_limit) {
-        idle[n_idle++] = (struct idle_handle){ h, tag };
-        h = NULL;
-        tag = NULL;
+    char *CLEANUP_FREE tag = origin ? strdup(origin) : NULL;
+    {
+        LOCK_FOR_SCOPE(&pool_lock);
+        n_busy--;
+        if (h && (tag || !origin) && n_idle < n_limit) {
+            idle[n_idle++] = (struct idle_handle){ h, tag };
+            h = NULL;
+            tag = NULL;
+        }
+        pthread_cond_signal(&pool_cond);
     }
-    pthread_cond_signal(&pool_cond);
-    pthread_mutex_unlock(&pool_lock);
-    free(tag);
     if (h)
         libcurl.easy_cleanup(h);
 }
@@ -196,10 +208,7 @@ void pool_put_direct(CURL *h, const char *origin)
 
 void pool_discard(CURL *h)
 {
-    pthread_mutex_lock(&pool_lock);
-    n_busy--;
-    pthread_cond_signal(&pool_cond);
-    pthread_mutex_unlock(&pool_lock);
+    unlend();
     libcurl.easy_cleanup(h);
 }
 

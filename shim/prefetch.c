@@ -15,7 +15,6 @@
 #include "config.h"
 #include "lifecycle.h"
 #include "log.h"
-#include "object.h"
 #include "prefetch.h"
 #include "shim.h"
 
@@ -23,7 +22,8 @@
 #define WORKERS_MAX 32
 
 struct job {
-    struct object *obj;
+    const struct prefetch_ops *ops;
+    void *arg;
     int64_t offset, len;
 };
 
@@ -55,8 +55,8 @@ static void *worker(void *arg)
         q_head = (q_head + 1) % QUEUE_MAX;
         q_len--;
         pthread_mutex_unlock(&queue_lock);
-        object_prefetch(j.obj, j.offset, j.len);
-        object_unref(j.obj);
+        j.ops->run(j.arg, j.offset, j.len);
+        j.ops->unref(j.arg);
         pthread_mutex_lock(&queue_lock);
     }
     return NULL;
@@ -98,7 +98,8 @@ static void maybe_start_worker(void)
     pthread_attr_destroy(&attr);
 }
 
-void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t part)
+void prefetch_submit(const struct prefetch_ops *ops, void *arg, int64_t offset, int64_t len,
+                     int64_t part)
 {
     pthread_mutex_lock(&queue_lock);
     while (len > 0 && q_len < QUEUE_MAX && !shim_exiting()) {
@@ -106,8 +107,8 @@ void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t pa
         /* A short tail rides with the part before it rather than going alone. */
         if (len - n > 0 && len - n < part / 2)
             n = len;
-        object_ref(obj);
-        queue[(q_head + q_len) % QUEUE_MAX] = (struct job){ obj, offset, n };
+        ops->ref(arg);
+        queue[(q_head + q_len) % QUEUE_MAX] = (struct job){ ops, arg, offset, n };
         q_len++;
         offset += n;
         len -= n;
@@ -153,5 +154,5 @@ void prefetch_atfork_child(void)
     n_workers = n_idle = 0;
     pthread_mutex_unlock(&queue_lock);
     for (unsigned i = 0; i < n; i++)
-        object_unref(dropped[i].obj);
+        dropped[i].ops->unref(dropped[i].arg);
 }

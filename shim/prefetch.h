@@ -1,7 +1,11 @@
 /* prefetch.h: the readahead workers.  Readahead ranges are queued here and fetched by a
  * few threads of the shim's own (started on first use, again in a forked child), each
- * fetching one part at a time into the cache.  The queue is bounded: when it is full a
- * part is dropped, which only means less readahead.
+ * running one part at a time.  The queue is bounded: when it is full a part is dropped,
+ * which only means less readahead.
+ *
+ * A job carries everything it needs (like the commands of nbdkit's readahead filter carry
+ * `next`): what to run and a reference on its argument.  This layer knows nothing of what
+ * it runs, and calls nothing above it except the functions a job was handed.
  *
  * Errors: none reported: readahead that cannot be queued or fetched is dropped, and a
  * demand read fetches the data later. */
@@ -11,10 +15,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct object;
+/* What the jobs of one submitter do with their argument. */
+struct prefetch_ops {
+    void (*run)(void *arg, int64_t offset, int64_t len); /* on a worker thread */
+    void (*ref)(void *arg);   /* taken for each queued part... */
+    void (*unref)(void *arg); /* ...and dropped once it ran, or was dropped */
+};
 
-/* Queue [offset, offset+len) of obj in parts of `part` bytes (takes object refs). */
-void prefetch_submit(struct object *obj, int64_t offset, int64_t len, int64_t part);
+/* Queue [offset, offset+len) in parts of `part` bytes, each to be run as
+ * ops->run(arg, offset, len) (ops is not copied: it must outlive the jobs). */
+void prefetch_submit(const struct prefetch_ops *ops, void *arg, int64_t offset, int64_t len,
+                     int64_t part);
 
 /* How many readahead workers there may be (half of REMOTEIO_CONNECTIONS, at most 32):
  * the most parts that can be in flight at once. */

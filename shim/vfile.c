@@ -30,6 +30,7 @@
 #include "log.h"
 #include "object.h"
 #include "path.h"
+#include "real.h"
 #include "url.h"
 #include "vfile.h"
 
@@ -151,7 +152,7 @@ static int make_record(struct vfile *v, unsigned long ino, const char *path, con
     mfd = fdtable_move_high(mfd, cloexec);
     struct record *r = MAP_FAILED;
     if (syscall(SYS_ftruncate, mfd, (off_t)map_len) == 0)
-        r = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+        r = REAL(mmap)(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
     if (r == MAP_FAILED) {
         close_quietly(mfd);
         return -1;
@@ -545,7 +546,7 @@ void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
         head.magic == RECORD_MAGIC && head.length < (1u << 20)) {
         long page = sysconf(_SC_PAGESIZE);
         map_len = (head.length + (size_t)page - 1) & ~((size_t)page - 1);
-        r = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, in->record_fd, 0);
+        r = REAL(mmap)(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED, in->record_fd, 0);
     }
     struct vfile *v = r == MAP_FAILED || !record_sane(r) ? NULL : calloc(1, sizeof *v);
     if (!v) { /* an orphan (nobody names it any more) or unreadable: let it go */
