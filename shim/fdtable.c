@@ -7,11 +7,16 @@
 #include <unistd.h>
 
 #include "fdtable.h"
-#include "vfile.h"
 
 _Atomic(struct vfile *) fdtable_slots[FDTABLE_SIZE];
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER; /* serialises slot changes */
 static atomic_int high_water; /* the highest fd a vfile was put on */
+
+/* A reference on v for the caller (see struct fdtable_entry). */
+static void take_ref(struct vfile *v)
+{
+    atomic_fetch_add_explicit(&((struct fdtable_entry *)v)->refs, 1, memory_order_relaxed);
+}
 
 static bool is_vfile(const struct vfile *v)
 {
@@ -25,7 +30,7 @@ struct vfile *fdtable_get(int fd)
     pthread_mutex_lock(&slots_lock);
     struct vfile *v = atomic_load_explicit(&fdtable_slots[fd], memory_order_relaxed);
     if (is_vfile(v))
-        vfile_ref(v);
+        take_ref(v);
     else
         v = NULL;
     pthread_mutex_unlock(&slots_lock);
@@ -36,7 +41,7 @@ struct vfile *fdtable_set(int fd, struct vfile *v)
 {
     if ((unsigned)fd >= FDTABLE_SIZE)
         return NULL;
-    vfile_ref(v);
+    take_ref(v);
     pthread_mutex_lock(&slots_lock);
     struct vfile *old = atomic_exchange(&fdtable_slots[fd], v);
     if (fd > atomic_load_explicit(&high_water, memory_order_relaxed))

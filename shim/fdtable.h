@@ -22,6 +22,12 @@
 
 struct vfile;
 
+/* The head of every vfile: its reference count, so that the table can take a reference
+ * under its lock without calling up into vfile.c (vfile_unref drops them). */
+struct fdtable_entry {
+    atomic_int refs;
+};
+
 extern _Atomic(struct vfile *) fdtable_slots[FDTABLE_SIZE];
 
 #define FD_INTERNAL_SOCKET ((struct vfile *)1)

@@ -21,8 +21,6 @@
 #include "config.h"
 #include "stats.h"
 
-#define HTTP_USER_AGENT "remoteio/0.1"
-
 struct http_meta {
     int64_t size;
     char etag[256];          /* strong or weak, as sent; "" when none */

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define HTTP_USER_AGENT "remoteio/0.1"
 #define HTTP_REQUEST_HEADERS 32
 #define HTTP_REQUEST_HEAD_MAX (64 << 10)
 

@@ -14,7 +14,7 @@
 #include "config.h"
 #include "fdtable.h"
 #include "log.h"
-#include "http.h"
+#include "http_request.h"
 #include "pool.h"
 
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER; /* guards everything below */

@@ -16,7 +16,6 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "prefetch.h"
-#include "shim.h"
 
 #define QUEUE_MAX 256
 #define WORKERS_MAX 32

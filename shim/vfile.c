@@ -67,7 +67,7 @@ bool vfile_any_open(void)
 }
 
 struct vfile {
-    atomic_int refs;
+    struct fdtable_entry entry; /* first: the reference count the fd table takes too */
     struct object *obj;      /* NULL: unusable, reads fail with err */
     int err;
     struct record *rec;
@@ -203,7 +203,7 @@ static int open_on(struct object *obj, const char *path, const char *mapped, int
         free(v);
         return -1;
     }
-    atomic_init(&v->refs, 0);
+    atomic_init(&v->entry.refs, 0);
     atomic_fetch_add(&live_vfiles, 1);
     struct vfile *old = fdtable_set(fd, v);
     if (old) /* a slot the kernel's numbering says is free: cannot happen, but be safe */
@@ -247,12 +247,12 @@ int vfile_reopen(struct vfile *v, int flags)
 
 void vfile_ref(struct vfile *v)
 {
-    atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&v->entry.refs, 1, memory_order_relaxed);
 }
 
 void vfile_unref(struct vfile *v)
 {
-    if (atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
+    if (atomic_fetch_sub_explicit(&v->entry.refs, 1, memory_order_acq_rel) != 1)
         return;
     if (v->obj)
         object_unref(v->obj);
@@ -561,7 +561,7 @@ void vfile_adopt(const struct vfile_inherited *in, void (*attached)(int fd))
     v->ino = in->ino;
     fdtable_mark_internal(in->record_fd);
     v->obj = adopt_object(v, fds[0]);
-    atomic_init(&v->refs, 1); /* ours until every descriptor holds one */
+    atomic_init(&v->entry.refs, 1); /* ours until every descriptor holds one */
     atomic_fetch_add(&live_vfiles, 1);
     for (int i = 0; i < n; i++) {
         fdtable_set(fds[i], v);
