@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# t-layers.sh: the shim's layers only call downwards.  Every module of shim/ (a .c file
+# and its .h) has a level below; a file may include the headers of lower levels only
+# (and its own).  A new module must be given its level here, so the layering is decided
+# when the file is added.  Levels, lowest first:
+#   0  leaves: no project headers (clocks, parsers, the request builder, the policy of
+#      readahead, the table of real functions, hashes)
+#   1  log            2  configuration, libcurl's loader, crypto, the fd table, the
+#                        memory and disk cache tiers, AWS credentials
+#   3  the connection pool, the readahead workers, the signer, http.h's types
+#   4  response checks   5  the direct exchange   6  HTTP operations (http.c)
+#   7  objects   8  open virtual files   9  shim.h (what hooks share)
+#   10 path matching, statistics reports   11 virtual descriptors   12 stdio's streams
+#   13 the hooks and start-up
+# A header can sit below its .c file (http.h holds the types the HTTP files share).
+. "$(dirname "$0")/lib.sh"
+cd "$TOP"
+declare -A level=(
+    [clock]=0 [parse]=0 [path]=0 [url]=0 [http_parse]=0 [http_request]=0 [readahead]=0
+    [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0
+    [log]=1
+    [config]=2 [libcurl]=2 [crypto]=2 [fdtable]=2 [cache]=2 [disk_cache]=2 [aws_creds]=2
+    [pool]=3 [prefetch]=3 [sigv4]=3 [http.h]=3
+    [http_response]=4
+    [http_direct]=5
+    [http]=6
+    [object]=7
+    [vfile]=8
+    [shim]=9
+    [vpath]=10 [report]=10
+    [vfd]=11
+    [hooks_stdio]=12
+    [hooks_fd]=13 [hooks_mmap]=13 [hooks_open]=13 [hooks_path]=13 [hooks_read]=13
+    [hooks_stat]=13 [init]=13
+)
+# Files that belong to another file's module.
+declare -A module_of=([disk_open]=disk_cache [disk_index]=disk_cache)
+bad=0
+# level_of FILE: the level of a file (its own entry, else its module's), or nothing.
+level_of() {
+    local base=$1 name=${1%.*}
+    local mod=${module_of[$name]:-$name}
+    echo "${level[$base]:-${level[$mod]:-}}"
+}
+for f in shim/*.c shim/*.h; do
+    base=$(basename "$f")
+    mine=$(level_of "$base")
+    [ -n "$mine" ] || { echo "# $f: no level (add its module to tests/t-layers.sh)"; bad=$((bad + 1)); continue; }
+    while read -r inc; do
+        [ "$inc" = "${base%.*}" ] && continue # its own header
+        theirs=$(level_of "$inc.h")
+        if [ -z "$theirs" ]; then
+            echo "# $f includes $inc.h, which has no level"; bad=$((bad + 1))
+        elif [ "${module_of[${base%.*}]:-${base%.*}}" = "${module_of[$inc]:-$inc}" ]; then
+            continue # a file of the same module
+        elif [ "$theirs" -ge "$mine" ]; then
+            echo "# $f (level $mine) includes $inc.h (level $theirs): a call upwards or sideways"
+            bad=$((bad + 1))
+        fi
+    done < <(sed -n 's/^#include "\([a-z_0-9]*\)\.h".*/\1/p' "$f")
+done
+[ $bad = 0 ] && ok "every shim/ file includes only lower layers' headers" ||
+    fail "layers" "$bad includes go up or sideways"
+finish
