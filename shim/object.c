@@ -491,23 +491,6 @@ void object_fill_stat(const struct object *o, struct stat *st)
     st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = o->meta.mtime;
 }
 
-void object_fill_statx(const struct object *o, struct statx *stx)
-{
-    memset(stx, 0, sizeof *stx);
-    stx->stx_mask = STATX_BASIC_STATS;
-    stx->stx_blksize = BLKSIZE;
-    stx->stx_nlink = 1;
-    stx->stx_uid = getuid();
-    stx->stx_gid = getgid();
-    stx->stx_mode = S_IFREG | 0444;
-    stx->stx_ino = o->ino;
-    stx->stx_size = (uint64_t)o->meta.size;
-    stx->stx_blocks = ((uint64_t)o->meta.size + 511) / 512;
-    stx->stx_atime.tv_sec = stx->stx_mtime.tv_sec = stx->stx_ctime.tv_sec = o->meta.mtime;
-    stx->stx_dev_major = major(VIRTUAL_DEV);
-    stx->stx_dev_minor = minor(VIRTUAL_DEV);
-}
-
 int object_stat_url(const char *path, const char *url, const struct map_options *opt,
                     struct stat *st)
 {

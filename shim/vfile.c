@@ -351,11 +351,6 @@ int64_t vfile_lseek(struct vfile *v, int64_t offset, int whence)
     }
 }
 
-int64_t vfile_offset(const struct vfile *v)
-{
-    return atomic_load(&v->rec->offset);
-}
-
 int vfile_status_flags(const struct vfile *v)
 {
     return atomic_load(&v->rec->flags);
