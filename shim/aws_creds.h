@@ -38,4 +38,13 @@ int aws_region_for_profile(const char *profile, char *out, size_t len);
 /* Wipes what is held (at exit, and in a forked child before it refreshes anything). */
 void aws_credentials_forget(void);
 
+/* Fork handlers, called by the process's own (init.c) in its lock order: prepare takes
+ * the cache's lock (a leaf but for the log's), the child keeps the credentials it
+ * inherited, forgets the refresh thread and any fetch in flight, and starts the thread
+ * again when temporary credentials next need it.  At exit (an atexit handler of its own,
+ * registered after libcurl's) the refresh thread is stopped and everything is wiped. */
+void aws_credentials_atfork_prepare(void);
+void aws_credentials_atfork_parent(void);
+void aws_credentials_atfork_child(void);
+
 #endif
