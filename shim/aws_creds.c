@@ -75,6 +75,10 @@ static uint64_t realtime_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static void at_exit(void);
+
+/* With creds_lock held, on the first get: the condition variables, and the exit handler
+ * (registered after libcurl's, which is loaded before any get, so it runs before them). */
 static void init_locked(void)
 {
     if (conds_ready)
@@ -82,6 +86,8 @@ static void init_locked(void)
     cond_init_monotonic(&fetched_cond);
     cond_init_monotonic(&wake_cond);
     conds_ready = true;
+    if (!exit_hook)
+        exit_hook = atexit(at_exit) == 0;
 }
 
 static uint64_t lifetime(const struct entry *e)
@@ -183,7 +189,6 @@ static void at_exit(void)
      * the refresher leaves libcurl, and what is held is wiped. */
     shim_set_exiting();
     pthread_mutex_lock(&creds_lock);
-    init_locked();
     pthread_cond_broadcast(&wake_cond);
     uint64_t deadline = now_ms() + EXIT_WAIT_MS;
     struct timespec ts = deadline_timespec(deadline);
@@ -271,8 +276,6 @@ static void *refresher(void *arg)
 {
     shim_enter(); /* all this thread does is the shim's own work */
     pthread_mutex_lock(&creds_lock);
-    if (!exit_hook)
-        exit_hook = atexit(at_exit) == 0;
     while (!shim_exiting()) {
         uint64_t now_rt = realtime_ms(), now = now_ms(), wait = 60000;
         struct entry *due = NULL;

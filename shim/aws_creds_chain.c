@@ -1,10 +1,12 @@
 /* aws_creds_chain.c: see aws_creds_chain.h. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aws_creds_chain.h"
 #include "aws_creds_http.h"
@@ -52,6 +54,10 @@ static int copy_key(char *dst, size_t cap, const char *src)
 static void file_path(const char *var, const char *name, char *out, size_t len)
 {
     const char *v = getenv(var), *home = getenv("HOME");
+    char pwbuf[1024];
+    struct passwd pw, *found = NULL;
+    if ((!home || !*home) && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 && found)
+        home = found->pw_dir; /* as Python's expanduser does without HOME */
     if (v && *v) {
         if (v[0] == '~' && v[1] == '/' && home)
             snprintf(out, len, "%s%s", home, v + 1);

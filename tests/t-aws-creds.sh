@@ -208,6 +208,9 @@ grep -q "error=EIO" "$T/p.out" && grep -q "credential_process of profile bad: .*
 start_stub 3600
 expect_source "container endpoint (token)" "container endpoint" \
     AWS_CONTAINER_CREDENTIALS_FULL_URI="$SURL/container/creds" AWS_CONTAINER_AUTHORIZATION_TOKEN="$CTOKEN" get
+expect_source "container endpoint: never through a proxy" "container endpoint" \
+    http_proxy=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 ALL_PROXY=http://127.0.0.1:9 \
+    AWS_CONTAINER_CREDENTIALS_FULL_URI="$SURL/container/creds" AWS_CONTAINER_AUTHORIZATION_TOKEN="$CTOKEN" get
 printf '%s\n' "$CTOKEN" > "$T/token-file"
 expect_source "container endpoint (token file)" "container endpoint" \
     AWS_CONTAINER_CREDENTIALS_FULL_URI="$SURL/container/creds" AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="$T/token-file" \
