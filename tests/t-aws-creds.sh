@@ -10,8 +10,9 @@
 # variable or the file; a FULL_URI to another host is refused), IMDSv2 (a stub that
 # checks the PUT token flow and answers a GET without the token with 401).  Then the
 # chain's order with several sources at once, the one line when there is none, fork,
-# invalidation, and rotation: credentials valid 3 s, gets every 10 ms for 10 s, none
-# expired, refreshed ahead of expiry, no get slower than 50 ms after the first.  Last,
+# invalidation, and rotation: credentials valid 3 s from sources that take 200 ms to
+# answer, gets every 10 ms for 10 s: none expired, refreshed ahead of expiry, no get
+# slower than 50 ms after the first (a get that waited for a fetch would be).  Last,
 # every secret the stubs, files and environment held is searched for in everything
 # printed at REMOTEIO_LOG=debug.
 . "$(dirname "$0")/lib.sh"
@@ -26,8 +27,8 @@ SECRETS=$T/secrets
 # The stub: container endpoint at /container/creds, IMDSv2 under /latest/.
 cat > "$T/stub.py" <<'PY'
 import http.server, json, secrets, sys, threading, time, datetime
-port_file, log_file, secrets_file, lifetime, token = sys.argv[1:6]
-lifetime = float(lifetime)
+port_file, log_file, secrets_file, lifetime, token, delay = sys.argv[1:7]
+lifetime, delay = float(lifetime), float(delay)
 lock = threading.Lock()
 state = {"n": 0, "imds_tokens": set()}
 def log(line):
@@ -38,6 +39,7 @@ def secret(s):
         f.write(s + "\n")
     return s
 def issue(kind):
+    time.sleep(delay) # a slow source: a get that waits for a fetch shows
     with lock:
         state["n"] += 1
         n = state["n"]
@@ -98,11 +100,11 @@ PY
 
 CTOKEN=containerAuthTok$RANDOM$RANDOM
 echo "$CTOKEN" >> "$SECRETS"
-start_stub() { # start_stub LIFETIME_SECONDS: sets SURL, SLOG
+start_stub() { # start_stub LIFETIME_SECONDS [DELAY_SECONDS]: sets SURL, SLOG
     local pf=$T/stub.port.$RANDOM
     SLOG=$T/stub.log.$RANDOM
     : > "$SLOG"
-    "$PY" "$T/stub.py" "$pf" "$SLOG" "$SECRETS" "$1" "$CTOKEN" 2>>"$T/stub.err" &
+    "$PY" "$T/stub.py" "$pf" "$SLOG" "$SECRETS" "$1" "$CTOKEN" "${2:-0}" 2>>"$T/stub.err" &
     local pid=$!
     at_exit "kill $pid"
     for _ in $(seq 1 100); do [ -s "$pf" ] && break; sleep 0.05; done
@@ -177,6 +179,7 @@ ls /proc/self/fd > "$1/helper.fds"
 printf '%s\n' "${LD_PRELOAD:-}" > "$1/helper.preload"
 printf '%s\n' "$2" > "$1/helper.arg"
 echo "helper-stderr-line" >&2
+sleep "${4:-0}"
 exp=$(date -u -d "+${3:-3600} seconds" +%Y-%m-%dT%H:%M:%SZ)
 printf '{"Version": 1, "AccessKeyId": "AKIAPROC%s", "SecretAccessKey": "procSecret6", "SessionToken": "procToken7", "Expiration": "%s"}\n' "$(date +%s%N)" "$exp"
 SH
@@ -285,7 +288,7 @@ rotation() { # rotation NAME ENV...
         ok "$name rotation: $line"
     else fail "$name rotation" "$line $(tail -3 "$T/p.err")"; fi
 }
-start_stub 3
+start_stub 3 0.2 # valid 3 s, 200 ms to answer
 rotation "container" AWS_CONTAINER_CREDENTIALS_FULL_URI="$SURL/container/creds" AWS_CONTAINER_AUTHORIZATION_TOKEN="$CTOKEN"
 # each credential was replaced before it expired, and there were several
 python3 - "$SLOG" <<'PY' && ok "container rotation: the stub saw $(grep -c issue "$SLOG") fetches, each before the last expired" || fail "rotation ahead of expiry" "$(cat "$SLOG")"
@@ -295,7 +298,7 @@ at = [int(x[3].split("=")[1]) for x in issues]; exp = [int(x[4].split("=")[1]) f
 ok = len(issues) >= 4 and all(at[i] < exp[i - 1] for i in range(1, len(issues)))
 sys.exit(0 if ok else 1)
 PY
-printf '[default]\ncredential_process = "%s" "%s" x 3\n' "$T/cred helper.sh" "$T" > "$T/.aws/config"
+printf '[default]\ncredential_process = "%s" "%s" x 3 0.2\n' "$T/cred helper.sh" "$T" > "$T/.aws/config"
 rotation "credential_process"
 
 # --- secrets: nothing printed at REMOTEIO_LOG=debug holds one
