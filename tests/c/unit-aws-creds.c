@@ -18,6 +18,7 @@
 #include "aws_creds_json.h"
 #include "aws_creds_process.h"
 #include "aws_ini.h"
+#include "clock.h"
 #include "unit.h"
 
 /* Table rows leave the fields a refused case does not need. */
@@ -389,6 +390,36 @@ static void test_chain_order(void)
         CHECK(0, "cleanup");
 }
 
+/* credential_process's child: a deadline, exit statuses, a missing program, output held
+ * open by a grandchild after the child exited. */
+static void test_process(void)
+{
+    static const char *const json = "{\"Version\":1,\"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SKP\"}";
+    char cmd[512], why[400];
+    struct aws_credentials c;
+    uint64_t t0 = now_ms();
+    int rc = aws_credential_process("/bin/sleep 5", 300, &c, why, sizeof why);
+    uint64_t took = now_ms() - t0;
+    CHECK(rc == -EIO && strstr(why, "timed out") && took < 2000, "timeout: rc %d in %llu ms (%s)", rc,
+          (unsigned long long)took, why);
+    rc = aws_credential_process("/bin/sh -c 'exit 3'", 5000, &c, why, sizeof why);
+    CHECK(rc == -EIO && strstr(why, "status 3"), "exit status: rc %d (%s)", rc, why);
+    rc = aws_credential_process("/no/such/program --secret-arg", 5000, &c, why, sizeof why);
+    CHECK(rc == -EIO && strstr(why, "/no/such/program") && !strstr(why, "secret-arg"),
+          "missing program: rc %d (%s)", rc, why);
+    snprintf(cmd, sizeof cmd, "/bin/sh -c 'echo \"$0\"; sleep 3 &' '%s'", json);
+    t0 = now_ms();
+    rc = aws_credential_process(cmd, 5000, &c, why, sizeof why);
+    took = now_ms() - t0;
+    CHECK(rc == 0 && strcmp(c.secret_access_key, "SKP") == 0 && took < 1500,
+          "a grandchild holding stdout: rc %d in %llu ms (%s)", rc, (unsigned long long)took, why);
+    rc = aws_credential_process("/bin/sh -c 'head -c 100000 /dev/zero'", 5000, &c, why, sizeof why);
+    CHECK(rc == -EIO && strstr(why, "too much"), "too much output: rc %d (%s)", rc, why);
+    rc = aws_credential_process("/bin/echo '{\"Version\":1,\"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SECRETP\",\"Bad\":}'",
+                                5000, &c, why, sizeof why);
+    CHECK(rc == -EIO && !strstr(why, "SECRETP"), "bad JSON: rc %d (%s)", rc, why);
+}
+
 int main(void)
 {
     test_ini();
@@ -396,6 +427,7 @@ int main(void)
     test_iso8601();
     test_split();
     test_container_uris();
+    test_process();
     test_chain_order();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
