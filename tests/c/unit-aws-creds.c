@@ -7,6 +7,7 @@
  * allowed.  Then the chain's order on real files and a real credential_process (/bin/echo),
  * with the network sources off. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -418,6 +419,13 @@ static void test_process(void)
     rc = aws_credential_process("/bin/echo '{\"Version\":1,\"AccessKeyId\":\"AKP\",\"SecretAccessKey\":\"SECRETP\",\"Bad\":}'",
                                 5000, &c, why, sizeof why);
     CHECK(rc == -EIO && !strstr(why, "SECRETP"), "bad JSON: rc %d (%s)", rc, why);
+    /* A program that ignores SIGCHLD has its children reaped by the kernel: the output
+     * still counts. */
+    snprintf(cmd, sizeof cmd, "/bin/echo '%s'", json);
+    signal(SIGCHLD, SIG_IGN);
+    rc = aws_credential_process(cmd, 5000, &c, why, sizeof why);
+    signal(SIGCHLD, SIG_DFL);
+    CHECK(rc == 0 && strcmp(c.access_key_id, "AKP") == 0, "SIGCHLD ignored: rc %d (%s)", rc, why);
 }
 
 int main(void)
