@@ -2,9 +2,11 @@
  * prints where credentials came from and a hash of the key id, never a secret.
  *
  *   aws-creds-probe get [PROFILE]         one get: "source=... key=HASH token=yes|no expires_in=S"
- *   aws-creds-probe loop PROFILE|- SECONDS INTERVAL_MS
- *                                         gets in a loop; "gets=N expired=N keys=N
- *                                         first_ms=F max_ms=M" (M: the slowest after the first)
+ *   aws-creds-probe loop PROFILE|- SECONDS INTERVAL_MS [THREADS]
+ *                                         gets in a loop (in each of THREADS threads);
+ *                                         "threads=T gets=N failed=N expired=N keys=K
+ *                                         first_ms=F max_ms=M" (keys: the fewest a thread
+ *                                         saw; M: the slowest get after a thread's first)
  *   aws-creds-probe invalidate [PROFILE]  get, invalidate, get: two lines
  *   aws-creds-probe fork [PROFILE]        get, then get again in a forked child
  *   aws-creds-probe region [PROFILE]      "region=..."
@@ -55,39 +57,72 @@ static int get_and_print(const char *profile)
     return 0;
 }
 
-static int loop(const char *profile, double seconds, unsigned interval_ms)
+struct looper {
+    const char *profile;
+    uint64_t end;
+    unsigned interval_ms;
+    unsigned gets, expired, failed, keys;
+    uint64_t first_ms, max_ms;
+};
+
+static void *loop_thread(void *arg)
 {
-    uint64_t end = now_ms() + (uint64_t)(seconds * 1000);
-    unsigned gets = 0, expired = 0, failed = 0, keys = 0;
+    struct looper *l = arg;
     uint32_t last = 0;
-    uint64_t first_ms = 0, max_ms = 0;
     struct aws_credentials c;
-    while (now_ms() < end) {
+    while (now_ms() < l->end) {
         uint64_t t0 = now_ms();
-        int rc = aws_credentials_get(profile, &c);
+        int rc = aws_credentials_get(l->profile, &c);
         uint64_t took = now_ms() - t0;
-        if (gets == 0)
-            first_ms = took;
-        else if (took > max_ms)
-            max_ms = took;
-        gets++;
+        if (l->gets == 0)
+            l->first_ms = took;
+        else if (took > l->max_ms)
+            l->max_ms = took;
+        l->gets++;
         if (rc < 0) {
-            failed++;
+            l->failed++;
         } else {
             if (c.expires_ms && c.expires_ms <= realtime_ms())
-                expired++;
+                l->expired++;
             uint32_t h = fnv1a(c.access_key_id);
             if (h != last)
-                keys++;
+                l->keys++;
             last = h;
         }
         explicit_bzero(&c, sizeof c);
-        struct timespec ts = { 0, (long)interval_ms * 1000000 };
+        struct timespec ts = { 0, (long)l->interval_ms * 1000000 };
         nanosleep(&ts, NULL);
     }
-    printf("gets=%u failed=%u expired=%u keys=%u first_ms=%llu max_ms=%llu\n", gets, failed,
-           expired, keys, (unsigned long long)first_ms, (unsigned long long)max_ms);
-    return failed ? 1 : 0;
+    return NULL;
+}
+
+/* threads loops at once; the counts are summed, keys and times are the worst thread's. */
+static int loop(const char *profile, double seconds, unsigned interval_ms, unsigned threads)
+{
+    struct looper l[16];
+    pthread_t t[16];
+    if (threads < 1 || threads > 16)
+        return 2;
+    uint64_t end = now_ms() + (uint64_t)(seconds * 1000);
+    for (unsigned i = 0; i < threads; i++) {
+        l[i] = (struct looper){ .profile = profile, .end = end, .interval_ms = interval_ms };
+        if (pthread_create(&t[i], NULL, loop_thread, &l[i]) != 0)
+            return 2;
+    }
+    struct looper sum = { .keys = ~0u };
+    for (unsigned i = 0; i < threads; i++) {
+        pthread_join(t[i], NULL);
+        sum.gets += l[i].gets;
+        sum.failed += l[i].failed;
+        sum.expired += l[i].expired;
+        sum.keys = l[i].keys < sum.keys ? l[i].keys : sum.keys;
+        sum.first_ms = l[i].first_ms > sum.first_ms ? l[i].first_ms : sum.first_ms;
+        sum.max_ms = l[i].max_ms > sum.max_ms ? l[i].max_ms : sum.max_ms;
+    }
+    printf("threads=%u gets=%u failed=%u expired=%u keys=%u first_ms=%llu max_ms=%llu\n", threads,
+           sum.gets, sum.failed, sum.expired, sum.keys, (unsigned long long)sum.first_ms,
+           (unsigned long long)sum.max_ms);
+    return sum.failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -103,8 +138,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (strcmp(mode, "get") == 0)
         return get_and_print(profile);
-    if (strcmp(mode, "loop") == 0 && argc == 5)
-        return loop(profile, atof(argv[3]), (unsigned)atoi(argv[4]));
+    if (strcmp(mode, "loop") == 0 && (argc == 5 || argc == 6))
+        return loop(profile, atof(argv[3]), (unsigned)atoi(argv[4]), argc == 6 ? (unsigned)atoi(argv[5]) : 1);
     if (strcmp(mode, "invalidate") == 0) {
         int rc = get_and_print(profile);
         aws_credentials_invalidate(profile);
