@@ -34,6 +34,11 @@ UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o \
             $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ)
 
+# The AWS credential chain and what it needs beyond UNIT_OBJ: linked by its unit test and
+# its probe, which stand in for the shim's lifecycle (tests/c/aws-creds-stubs.h).
+AWS_CREDS_OBJ := $(patsubst %,$(BUILD)/obj/%.o,aws_ini aws_creds aws_creds_chain aws_creds_json \
+                   aws_creds_process aws_creds_http libcurl fdtable)
+
 all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj
@@ -56,6 +61,9 @@ $(BUILD)/remoteio: tools/remoteio.in | $(BUILD)
 # run under the shim by the shell tests.
 $(BUILD)/tests/unit-%: tests/c/unit-%.c $(UNIT_OBJ) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
+$(BUILD)/tests/unit-aws-creds $(BUILD)/tests/aws-creds-probe: $(BUILD)/tests/%: tests/c/%.c \
+		tests/c/aws-creds-stubs.h $(UNIT_OBJ) $(AWS_CREDS_OBJ) | $(BUILD)/tests
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $(filter-out %.h,$^) $(LIBS)
 $(BUILD)/tests/disk-cache-stress: tests/c/disk-cache-stress.c $(UNIT_OBJ) | $(BUILD)/tests
 	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
 $(BUILD)/tests/%: tests/c/%.c | $(BUILD)/tests

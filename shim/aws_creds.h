@@ -28,6 +28,18 @@ struct aws_credentials {
     char source[48];          /* "environment", "profile NAME", "credential_process", ... */
 };
 
+/* What callers may rely on (aws_creds_chain.h and aws_creds.c have the details):
+ * - A profile named by the caller skips the environment, as `aws --profile` does; NULL
+ *   uses AWS_PROFILE, AWS_DEFAULT_PROFILE or "default", environment first.
+ * - A source that is configured but fails (a malformed file, partial keys, a failing
+ *   credential_process, an endpoint that refuses) ends the chain with its error: no
+ *   fallback to the credentials of another identity.
+ * - aws_credentials_get copies; it never waits while the cached credentials are usable,
+ *   and otherwise waits for one fetch, bounded (about 45 s at most: a credential_process
+ *   has 30 s).  A failed fetch is remembered for 2 s (its log line is not repeated).
+ * - source is one of "environment", "credentials file, profile P", "credential_process,
+ *   profile P", "config file, profile P", "container endpoint", "instance metadata". */
+
 /* The current credentials for profile (NULL: AWS_PROFILE or "default"). */
 int aws_credentials_get(const char *profile, struct aws_credentials *out);
 /* The server said the credentials expired (ExpiredToken) or were refused: the next
@@ -37,5 +49,14 @@ void aws_credentials_invalidate(const char *profile);
 int aws_region_for_profile(const char *profile, char *out, size_t len);
 /* Wipes what is held (at exit, and in a forked child before it refreshes anything). */
 void aws_credentials_forget(void);
+
+/* Fork handlers, called by the process's own (init.c) in its lock order: prepare takes
+ * the cache's lock (a leaf but for the log's), the child keeps the credentials it
+ * inherited, forgets the refresh thread and any fetch in flight, and starts the thread
+ * again when temporary credentials next need it.  At exit (an atexit handler of its own,
+ * registered after libcurl's) the refresh thread is stopped and everything is wiped. */
+void aws_credentials_atfork_prepare(void);
+void aws_credentials_atfork_parent(void);
+void aws_credentials_atfork_child(void);
 
 #endif

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <fcntl.h>
 
+#include "aws_creds.h"
 #include "cache.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -96,12 +97,14 @@ static void atfork_prepare(void)
     cache_atfork_prepare();
     pool_atfork_prepare();
     fdtable_atfork_prepare();
+    aws_credentials_atfork_prepare();
     log_atfork_prepare(); /* a leaf: taken under others (the cache's) */
 }
 
 static void atfork_parent(void)
 {
     log_atfork_parent();
+    aws_credentials_atfork_parent();
     fdtable_atfork_parent();
     pool_atfork_parent();
     cache_atfork_parent();
@@ -120,6 +123,7 @@ static void atfork_child(void)
     cache_atfork_child();
     object_atfork_child();
     prefetch_atfork_child();
+    aws_credentials_atfork_child();
     report_atfork_child();
     if (start_lock_held)
         pthread_mutex_unlock(&start_lock);
