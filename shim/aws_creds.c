@@ -36,7 +36,6 @@
 #include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
-#include "shim.h"
 
 #define ENTRIES_MAX 32
 #define FETCH_WAIT_MS 45000   /* the longest chain: a credential_process's 30 s and more */

@@ -6,7 +6,9 @@
 #   0  leaves: no project headers (clocks, parsers, the request builder, the policy of
 #      readahead, the table of real functions, hashes)
 #   1  log            2  configuration, libcurl's loader, crypto, the fd table, the
-#                        memory and disk cache tiers, AWS credentials
+#                        memory and disk cache tiers
+#   (AWS credentials: their types at 0, the sources at 1-3, the chain at 4, the cache of
+#   credentials and its refresh thread at 5)
 #   3  the connection pool, the readahead workers, the signer, http.h's types
 #   4  response checks   5  the direct exchange   6  HTTP operations (http.c)
 #   7  objects   8  open virtual files   9  shim.h (what hooks share)
@@ -19,7 +21,9 @@ declare -A level=(
     [clock]=0 [parse]=0 [path]=0 [url]=0 [http_parse]=0 [http_request]=0 [readahead]=0
     [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0
     [log]=1
-    [config]=2 [libcurl]=2 [crypto]=2 [fdtable]=2 [cache]=2 [disk_cache]=2 [aws_creds]=2
+    [config]=2 [libcurl]=2 [crypto]=2 [fdtable]=2 [cache]=2 [disk_cache]=2
+    [aws_creds.h]=0 [aws_ini]=0 [aws_creds_json]=1 [aws_creds_process]=2 [aws_creds_http]=3
+    [aws_creds_chain]=4 [aws_creds]=5
     [pool]=3 [prefetch]=3 [sigv4]=3 [http.h]=3
     [http_response]=4
     [http_direct]=5
