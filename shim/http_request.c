@@ -198,6 +198,7 @@ void http_request_free(struct http_request *rq)
         explicit_bzero(rq->headers[i], strlen(rq->headers[i])); /* may hold a signature */
         free(rq->headers[i]);
     }
+    free(rq->owned_url);
     memset(rq, 0, sizeof *rq);
 }
 
@@ -217,6 +218,18 @@ int http_request_add(struct http_request *rq, const char *fmt, ...)
         return -EINVAL;
     }
     rq->headers[rq->nheaders++] = line;
+    return 0;
+}
+
+int http_request_add_lines(struct http_request *rq, const char *lines)
+{
+    for (const char *p = lines; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        int rc = http_request_add(rq, "%.*s", (int)n, p);
+        if (rc < 0)
+            return rc;
+        p += n + (p[n] == '\n');
+    }
     return 0;
 }
 

@@ -23,6 +23,8 @@
 #include "pool.h"
 #include "prefetch.h"
 #include "report.h"
+#include "crypto.h"
+#include "s3.h"
 #include "shim.h"
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
@@ -70,6 +72,11 @@ int shim_start_backend(void)
         } else if (cache_init(config.chunk_size, config.cache_size) < 0) {
             backend_state = -1;
         } else {
+            for (size_t i = 0; i < config.nmaps; i++)
+                if (s3_is_url(config.maps[i].url)) {
+                    crypto_available(); /* libcrypto found now, inside the shim (logged once) */
+                    break;
+                }
             __atomic_store_n(&backend_state, 1, __ATOMIC_RELEASE);
             report_start();
         }
