@@ -2,9 +2,13 @@
  *
  * Probes are libcurl transfers.  Range requests go through http_direct.c (the shim reads
  * the response over libcurl's connection, the body straight into the cache) or, when
- * that cannot be used, as libcurl transfers.  Each attempt's request is built by
- * http_request.c, and its response passes the checks of http_response.c; probes and
- * range requests share one retry loop (with_retries).  No lock of its own: every call
+ * that cannot be used, as libcurl transfers.  Each attempt's request is built afresh
+ * (build_request: http_request.c's, an s3:// URL's by s3.c and signed last), and its
+ * response passes the checks of http_response.c; probes and range requests share one
+ * retry loop (with_retries).  A probe that carries headers of ours (a signature, a
+ * mapping's header= lines) follows redirects itself, since libcurl would carry them to
+ * any host: a signed one only to the bucket's region, header= lines only to the
+ * mapping's own origin.  No lock of its own: every call
  * works on its own stack and on a handle borrowed from the pool.
  *
  * Every range response is checked before a byte of it is used: status 206, a

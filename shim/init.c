@@ -103,12 +103,14 @@ static void atfork_prepare(void)
     cache_atfork_prepare();
     pool_atfork_prepare();
     fdtable_atfork_prepare();
+    s3_atfork_prepare();
     log_atfork_prepare(); /* a leaf: taken under others (the cache's) */
 }
 
 static void atfork_parent(void)
 {
     log_atfork_parent();
+    s3_atfork_release();
     fdtable_atfork_parent();
     pool_atfork_parent();
     cache_atfork_parent();
@@ -122,6 +124,7 @@ static void atfork_child(void)
 {
     __atomic_store_n(&shim_pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
     log_atfork_child();
+    s3_atfork_release();
     fdtable_atfork_child();
     pool_atfork_child();
     cache_atfork_child();

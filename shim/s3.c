@@ -1,5 +1,6 @@
 /* s3.c: see s3.h.  One mutex (s3_lock) guards the learnt regions and the kept signing
- * keys, held only to copy an entry in or out; no call is made under it. */
+ * keys, held only to copy an entry in or out; no call is made under it (a leaf, taken
+ * across fork by init.c's handlers). */
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -330,9 +331,13 @@ void s3_xml_value(const char *body, size_t len, const char *tag, char *out, size
     out[n] = '\0';
 }
 
-void s3_forget(void)
+
+void s3_atfork_prepare(void)
 {
     pthread_mutex_lock(&s3_lock);
-    explicit_bzero(kept, sizeof kept);
+}
+
+void s3_atfork_release(void)
+{
     pthread_mutex_unlock(&s3_lock);
 }

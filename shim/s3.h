@@ -63,7 +63,8 @@ bool s3_region_learn(const char *s3url, const char *used, const char *region);
 /* The text of <tag>...</tag> in an S3 error body (len bytes) into out, or "". */
 void s3_xml_value(const char *body, size_t len, const char *tag, char *out, size_t outlen);
 
-/* Forgets the kept signing keys (at exit, in a forked child). */
-void s3_forget(void);
+/* fork: the lock is taken before and released after, in the parent and the child. */
+void s3_atfork_prepare(void);
+void s3_atfork_release(void);
 
 #endif

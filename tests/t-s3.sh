@@ -15,7 +15,8 @@
 # token is in stderr or the stats.  A header= mapping on nginx: the line arrives, and is
 # not sent across a redirect to another host.  Virtual-hosted style is checked when
 # BUCKET.$S3_HOST resolves (it needs a DNS entry this test cannot make), otherwise only
-# the URL it goes to.  Prints dd of a 256 MiB object, signed vs sign=0, same run.
+# the URL it goes to (as for AWS's endpoints, where nothing is sent).  Prints dd of a
+# 256 MiB object, signed vs sign=0, same run.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3/server.sh"
 require python3 curl sha256sum cmp dd qemu-img
@@ -85,11 +86,17 @@ print(hashlib.sha256(a + b).hexdigest(), os.stat(sys.argv[1]).st_size)' "$T/obj"
 done
 export REMOTEIO_DIRECT=1
 
-got=$(shim qemu-img info /img/disk.qcow2 2>"$T/err" | grep -E '^(file format|virtual size):')
-check "qemu-img info of a qcow2 in the bucket (endpoint from AWS_ENDPOINT_URL_S3)" \
-    test "$got" = "$(printf 'file format: qcow2\nvirtual size: 8 MiB (%s bytes)' $((8 << 20)))"
-shim qemu-img convert -f qcow2 -O raw /img/disk.qcow2 "$T/conv.raw" 2>>"$T/err"
-same_bytes "qemu-img convert of the qcow2" "$T/raw" "$T/conv.raw"
+# (qemu can deadlock at exit under a preloaded sanitizer runtime, shim or not: see lib.sh)
+if timeout -k 2 15 env LD_PRELOAD="$SHIM" qemu-io -f raw -c quit "$T/no-such-image" >/dev/null 2>&1 ||
+   [ $? -ne 124 ]; then
+    got=$(shim timeout -k 2 30 qemu-img info /img/disk.qcow2 2>"$T/err" | grep -E '^(file format|virtual size):')
+    check "qemu-img info of a qcow2 in the bucket (endpoint from AWS_ENDPOINT_URL_S3)" \
+        test "$got" = "$(printf 'file format: qcow2\nvirtual size: 8 MiB (%s bytes)' $((8 << 20)))"
+    shim timeout -k 2 30 qemu-img convert -f qcow2 -O raw /img/disk.qcow2 "$T/conv.raw" 2>>"$T/err"
+    same_bytes "qemu-img convert of the qcow2" "$T/raw" "$T/conv.raw"
+else
+    echo "# qemu-img steps skipped: qemu hangs at exit under LD_PRELOAD='$SHIM'"
+fi
 
 # Everything so far: signed GETs of the user (the setup's PUTs and the server's own
 # start-up request aside).
@@ -162,6 +169,16 @@ if getent hosts "$B.$S3_HOST" >/dev/null; then
 else
     echo "# virtual-hosted reads not checked: $B.$S3_HOST does not resolve here"
 fi
+
+# On AWS (no endpoint): virtual-hosted in the region, path style for a bucket with a '.'.
+# Only the URL is checked: a proxy on a closed loopback port keeps the request here.
+for m in "s3://$B/k.bin https://$B.s3.eu-west-1.amazonaws.com/k.bin" \
+         "s3://my.bucket/k.bin https://s3.eu-west-1.amazonaws.com/my.bucket/k.bin"; do
+    env -u AWS_ENDPOINT_URL_S3 https_proxy=http://127.0.0.1:1 REMOTEIO_CONFIG= \
+        REMOTEIO_MAP="/aws=${m% *} region=eu-west-1 retries=0" REMOTEIO_LOG=debug \
+        LD_PRELOAD="$SHIM" cat /aws 2>"$T/err" >/dev/null
+    check "on AWS ${m% *} goes to ${m#* }" grep -q "GET ${m#* } (region eu-west-1" "$T/err"
+done
 
 # nginx: a header= mapping (the line arrives; not across a redirect to another host), and
 # a stub S3 that answers a request signed for us-east-1 with 301 and the bucket's region.
