@@ -29,6 +29,7 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "http_request.h"
 #include "path.h"
 #include "url.h"
 
@@ -36,7 +37,8 @@ struct config config;
 
 /* The knob table, from the lists in config.h. */
 enum knob_kind { KIND_COUNT, KIND_SIZE, KIND_POW2, KIND_MS, KIND_INTERVAL, KIND_BOOL, KIND_LEVEL,
-                 KIND_PATH, KIND_STATS, KIND_STRING, KIND_AUTO, KIND_HEADERS };
+                 KIND_PATH, KIND_STATS, KIND_STRING, KIND_COMMAND, KIND_AUTO,
+                 KIND_HEADERS };
 
 struct knob {
     const char *name;
@@ -61,27 +63,6 @@ static const struct knob knobs[] = {
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
-/* A header line a mapping may add: "Name: value", a token for the name, no control
- * character in the value, and none of the headers the shim itself sends or that frame
- * the message. */
-static bool header_line_ok(const char *line)
-{
-    static const char *const own[] = { "host", "range", "content-length", "transfer-encoding",
-                                       "connection", "if-match", "if-unmodified-since",
-                                       "accept-encoding", "expect", "te", "upgrade" };
-    size_t n = strspn(line, "!#$%&'*+-.^_`|~0123456789"
-                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
-    if (n == 0 || line[n] != ':')
-        return false;
-    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
-        if (strlen(own[i]) == n && strncasecmp(line, own[i], n) == 0)
-            return false;
-    for (const unsigned char *p = (const unsigned char *)line + n + 1; *p; p++)
-        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-            return false;
-    return true;
-}
-
 /* Appends a header line to the '\n'-separated list *field (at most max lines). */
 static int add_header_line(char **field, const char *value, uint64_t max)
 {
@@ -93,7 +74,7 @@ static int add_header_line(char **field, const char *value, uint64_t max)
     size_t lines = 0;
     for (const char *p = *field; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
         lines++;
-    if (!header_line_ok(value) || lines >= max)
+    if (!http_request_header_ok(value) || lines >= max)
         return -1;
     size_t old = *field ? strlen(*field) : 0;
     char *s = malloc(old + 1 + strlen(value) + 1);
@@ -178,6 +159,7 @@ static int knob_parse(const struct knob *k, void *field, const char *value)
         return -1;
     case KIND_PATH:
     case KIND_STRING:
+    case KIND_COMMAND:
         return set_string(field, value);
     case KIND_AUTO:
         if (strcasecmp(value, "auto") == 0) {
@@ -235,6 +217,9 @@ static void knob_format(const struct knob *k, const void *field, char *buf, size
         return;
     case KIND_AUTO:
         snprintf(buf, cap, *(const int *)field < 0 ? "auto" : "%d", *(const int *)field);
+        return;
+    case KIND_COMMAND: /* whether there is one, never what: it may hold a token */
+        snprintf(buf, cap, "%s", *(char *const *)field ? "set" : "");
         return;
     case KIND_HEADERS: /* how many, never what: a header may be a token */
         str = *(char *const *)field;
@@ -481,6 +466,8 @@ static void free_map_options(struct map_options *o)
 #define FREE_IF_BOOL(f)
 #define FREE_IF_AUTO(f)
 #define FREE_IF_STRING(f) free(f);
+#define FREE_IF_COMMAND(f) if (f) { explicit_bzero(f, strlen(f)); free(f); }
+#define FREE_IF_INTERVAL(f)
 #define FREE_IF_HEADERS(f) if (f) { explicit_bzero(f, strlen(f)); free(f); }
     MAP_OPTIONS(FREE_STRING_OPTION)
 #undef FREE_STRING_OPTION

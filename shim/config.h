@@ -18,7 +18,7 @@
  *   kind     COUNT (unsigned), SIZE (bytes, K/M/G/T), POW2 (a SIZE that is a power of
  *            two), MS (a duration), INTERVAL (a duration, or off), BOOL, LEVEL (log
  *            level), PATH (a file name, or empty), STATS (off, 1 for stderr, or a file),
- *            STRING (a word, or empty: NULL), AUTO (0, 1, or auto: -1), HEADERS (header
+ *            STRING (a word, or empty: NULL), COMMAND (a STRING never shown), AUTO (0, 1, or auto: -1), HEADERS (header
  *            lines "Name: value", one per setting, kept '\n'-separated; max is their
  *            number; the debug line shows how many, never a value)
  *   min,max  the accepted range of a number
@@ -40,7 +40,9 @@
     X(profile, profile, STRING, 0, 0, "")               /* s3://: else AWS_PROFILE */       \
     X(sign, sign, BOOL, 0, 1, "1")                      /* s3://: 0 for public buckets */   \
     X(requester_pays, requester_pays, BOOL, 0, 1, "0")  /* s3://: x-amz-request-payer */    \
-    X(header, headers, HEADERS, 0, 16, "")              /* "Name: value", repeatable */
+    X(header, headers, HEADERS, 0, 16, "")              /* "Name: value", repeatable */ \
+    X(header_command, header_command, COMMAND, 0, 0, "") /* prints header lines */       \
+    X(header_renew, header_renew_ms, INTERVAL, 1000, 86400000, "off") /* re-run period */
 
 #define CONFIG_KNOBS(X)                                                                     \
     X(connections, connections, COUNT, 1, 1024, "64")   /* requests in flight per process */\
@@ -66,6 +68,7 @@
 #define KNOB_TYPE_PATH char *
 #define KNOB_TYPE_STATS char *
 #define KNOB_TYPE_STRING char *
+#define KNOB_TYPE_COMMAND char *
 #define KNOB_TYPE_AUTO int
 #define KNOB_TYPE_HEADERS char *
 #define KNOB_FIELD(name, field, kind, min, max, dflt) KNOB_TYPE_##kind field;

@@ -35,6 +35,7 @@
 #include "http_response.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "header_cmd.h"
 #include "pool.h"
 #include "s3.h"
 #include "aws_creds.h"
@@ -171,7 +172,8 @@ static int with_retries(struct retry *r, int (*attempt)(void *arg, struct retry 
 
 /* One attempt's request: method on url (an s3:// URL becomes its endpoint's), Range
  * when len > 0, the validator, Accept-Encoding: identity, the mapping's header= lines
- * when the request goes to the origin the mapping named (never to another), and last,
+ * and its header_command's when the request goes to the origin the mapping named
+ * (never to another), and last,
  * for s3://, the signature over all of them.  *how says how it was signed. */
 static int build_request(struct http_request *rq, const char *method, const char *url,
                          const struct map_options *opt, bool mapped_origin, int64_t first,
@@ -190,6 +192,15 @@ static int build_request(struct http_request *rq, const char *method, const char
         rc = http_request_add(rq, "Accept-Encoding: identity");
     if (rc == 0 && mapped_origin)
         rc = http_request_add_lines(rq, opt->headers);
+    if (rc == 0 && mapped_origin && opt->header_command) {
+        char *lines;
+        rc = header_cmd_lines(opt->header_command, opt->header_renew_ms, opt->timeout_ms, &lines);
+        if (rc == 0) {
+            rc = http_request_add_lines(rq, lines);
+            explicit_bzero(lines, strlen(lines));
+            free(lines);
+        }
+    }
     if (rc == 0 && s3)
         rc = s3_sign(rq, opt, how);
     if (rc < 0)
@@ -430,7 +441,7 @@ struct probe_op {
  * ones, a signature) to whatever host a redirect names. */
 static bool follows_itself(const struct probe_op *op)
 {
-    return s3_is_url(op->url) || op->opt->headers;
+    return s3_is_url(op->url) || op->opt->headers || op->opt->header_command;
 }
 
 /* One probe request to url.  Its answer is a few hundred bytes: a probe that has not

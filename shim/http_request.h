@@ -41,6 +41,11 @@ void http_request_free(struct http_request *rq);
 /* Adds the header line fmt... ("Name: value"). */
 int http_request_add(struct http_request *rq, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether line may be added from outside (a mapping's header=, a header_command):
+ * "Name: value", a token for the name, no control character in the value, and none of
+ * the headers the shim itself sends or that frame the message (Host, Range,
+ * Content-Length, Transfer-Encoding, Connection, If-Match, ...). */
+bool http_request_header_ok(const char *line);
 /* Adds each line of the '\n'-separated list (a mapping's header= lines); NULL adds none. */
 int http_request_add_lines(struct http_request *rq, const char *lines);
 /* Range: bytes=first-(first+len-1) (len > 0). */

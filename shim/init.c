@@ -24,6 +24,7 @@
 #include "prefetch.h"
 #include "report.h"
 #include "crypto.h"
+#include "header_cmd.h"
 #include "s3.h"
 #include "shim.h"
 
@@ -104,12 +105,14 @@ static void atfork_prepare(void)
     pool_atfork_prepare();
     fdtable_atfork_prepare();
     s3_atfork_prepare();
+    header_cmd_atfork_prepare();
     log_atfork_prepare(); /* a leaf: taken under others (the cache's) */
 }
 
 static void atfork_parent(void)
 {
     log_atfork_parent();
+    header_cmd_atfork_parent();
     s3_atfork_release();
     fdtable_atfork_parent();
     pool_atfork_parent();
@@ -124,6 +127,7 @@ static void atfork_child(void)
 {
     __atomic_store_n(&shim_pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
     log_atfork_child();
+    header_cmd_atfork_child();
     s3_atfork_release();
     fdtable_atfork_child();
     pool_atfork_child();

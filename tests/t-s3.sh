@@ -13,7 +13,8 @@
 # AccessDenied); a wrong region is corrected once from the server's answer (a stub on
 # nginx that answers 301 with x-amz-bucket-region); at REMOTEIO_LOG=debug no secret or
 # token is in stderr or the stats.  A header= mapping on nginx: the line arrives, and is
-# not sent across a redirect to another host.  Virtual-hosted style is checked when
+# not sent across a redirect to another host; header_command's lines are sent and
+# renewed (header_renew) during a long read.  Virtual-hosted style is checked when
 # BUCKET.$S3_HOST resolves (it needs a DNS entry this test cannot make), otherwise only
 # the URL it goes to (as for AWS's endpoints, where nothing is sent).  Prints dd of a
 # 256 MiB object, signed vs sign=0, same run.
@@ -215,6 +216,30 @@ for d in 1 0; do
     else ok "the line is not sent to the other host (direct=$d)"; fi
     grep -qF "${TOKEN#Bearer }" "$T/err" && fail "the header's value is never printed" "$(cat "$T/err")"
 done
+# header_command: its lines are sent; header_renew=1s runs it again during a long read
+# (the reads go on meanwhile); neither the command nor its output is printed.
+cat > "$T/token.sh" <<EOF
+echo run >> "$T/runs"
+printf 'X-Rio-Token: $TOKEN\r\n\r\n'
+EOF
+: > "$T/runs"
+cat > "$T/cmd.conf" <<EOF
+map /tokc/ $ORIGIN/tok/ header_command="sh $T/token.sh" header_renew=1s readahead=0
+EOF
+REMOTEIO_CONFIG=$T/cmd.conf REMOTEIO_CHUNK_SIZE=64K REMOTEIO_LOG=debug shim "$PY" -c '
+import sys, time
+f = open(sys.argv[1], "rb"); out = open(sys.argv[2], "wb")
+out.write(f.read(1 << 20)); time.sleep(1.2); out.write(f.read(1 << 20)); time.sleep(1.2)
+out.write(f.read())' /tokc/data.bin "$T/out" 2>"$T/err"
+same_bytes "header_command: its lines are sent (the origin requires them)" "$T/obj" "$T/out"
+n=$(wc -l < "$T/runs")
+check "header_renew=1s: the command ran again during the read ($n runs)" test "$n" -ge 2
+grep -qF -e "${TOKEN#Bearer }" -e token.sh "$T/err" &&
+    fail "header_command: neither the command nor its output is printed" "$(cat "$T/err")"
+echo 'echo not a header' > "$T/token.sh"
+REMOTEIO_CONFIG=$T/cmd.conf shim cat /tokc/data.bin >/dev/null 2>"$T/err"
+check "header_command printing no header line: one line says so" \
+    grep -q "header_command printed a line that is no header line" "$T/err"
 REMOTEIO_MAP="/tok/=$ORIGIN/tok/" shim cat /tok/data.bin > /dev/null 2>"$T/err"
 check "without the header= line the origin refuses (EACCES)" grep -q "Permission denied" "$T/err"
 REMOTEIO_CONFIG=$T/tok.conf shim cat /stub/data.bin > "$T/out" 2>"$T/err"
