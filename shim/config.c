@@ -351,11 +351,16 @@ static int add_mapping(struct config *c, const char *virt, const char *url,
         why = "mapping '/' would make every file remote";
     else
         why = url_problem(url);
+    bool prefix = virt[strlen(virt) - 1] == '/';
+    if (!why && url_is_s3(url) && !prefix && !strchr(url + 5, '/'))
+        why = "an s3:// file mapping needs a key (s3://BUCKET/KEY)";
+    if (!why && (opt_set & 1u << MAP_OPT_endpoint) && opt->endpoint &&
+        (url_problem(opt->endpoint) || url_is_s3(opt->endpoint)))
+        why = "endpoint= is not an http or https URL";
     if (why) {
         reject_entry(source, why, entry);
         return -1;
     }
-    bool prefix = virt[strlen(virt) - 1] == '/';
     struct mapping *maps = realloc(c->maps, (c->nmaps + 1) * sizeof *maps);
     if (!maps)
         return -1;

@@ -463,8 +463,15 @@ static CURLcode probe_request(CURL *h, const struct probe_op *op, const char *ur
         err = -ENOMEM;
     }
     if (err < 0) {
-        snprintf(errbuf, CURL_ERROR_SIZE, "cannot build the request: %s", strerror(-err));
-        return err == -EACCES ? CURLE_LOGIN_DENIED : CURLE_OUT_OF_MEMORY;
+        if (err == -EINVAL && s3_is_url(url))
+            snprintf(errbuf, CURL_ERROR_SIZE, "no request can be made: the endpoint (endpoint=, "
+                     "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL) is not an http or https URL, or "
+                     "the key is longer than 1024 bytes");
+        else
+            snprintf(errbuf, CURL_ERROR_SIZE, "cannot build the request: %s", strerror(-err));
+        return err == -EACCES ? CURLE_LOGIN_DENIED
+               : err == -EINVAL ? CURLE_URL_MALFORMAT /* an endpoint, a key: for good */
+                                : CURLE_OUT_OF_MEMORY;
     }
     if (s3_is_url(url) && log_threshold >= LOG_DEBUG) {
         char to[512];
@@ -661,6 +668,13 @@ static int probe_attempt(void *arg, struct retry *r)
         }
         if (rc == CURLE_LOGIN_DENIED) {
             result = -EACCES; /* no credentials: aws_creds said so */
+            break;
+        }
+        if (rc == CURLE_URL_MALFORMAT) {
+            size_t n = strnlen(errbuf, sizeof r->why - 1);
+            memcpy(r->why, errbuf, n);
+            r->why[n] = '\0';
+            result = -EIO;
             break;
         }
         if (rc != CURLE_OK) {

@@ -184,15 +184,18 @@ done
 # nginx: a header= mapping (the line arrives; not across a redirect to another host), and
 # a stub S3 that answers a request signed for us-east-1 with 301 and the bucket's region.
 W=$T/www
-mkdir -p "$W/tok" "$W/other" "$W/$B/k"
-cp "$T/obj" "$W/tok/data.bin"; cp "$T/obj" "$W/other/data.bin"; cp "$T/obj" "$W/$B/k/data.bin"
+mkdir -p "$W/tok" "$W/other" "$W/$B/k" "$W/$B/exp" "$W/$B/k403"
+cp "$T/obj" "$W/tok/data.bin"; cp "$T/obj" "$W/other/data.bin"; cp "$T/obj" "$W/$B/k/data.bin"; cp "$T/obj" "$W/$B/exp/data.bin"; cp "$T/obj" "$W/$B/k403/data.bin"
 TOKEN="Bearer rio-token-$RANDOM$RANDOM"
 start_nginx "$W" "
+    access_log $T/all.log rio;
     access_log $T/tok.log rio if=\$http_x_rio_token;
     location /tok/ {
         if (\$http_x_rio_token != \"$TOKEN\") { return 401; }
         rewrite ^/tok/away.bin\$ http://localhost:\$server_port/other/data.bin redirect;
     }
+    location /$B/exp/ { return 403 \"<Error><Code>ExpiredToken</Code></Error>\"; }
+    location /$B/k403/ { if (\$http_range != \"bytes=0-0\") { return 403; } }
     location /$B/ {
         if (\$http_authorization ~ \"/us-east-1/s3/\") {
             add_header x-amz-bucket-region eu-stub-1 always;
@@ -202,6 +205,8 @@ start_nginx "$W" "
 cat > "$T/tok.conf" <<EOF
 map /tok/ $ORIGIN/tok/ header="X-Rio-Token: $TOKEN"
 map /stub/ s3://$B/k/ endpoint=$ORIGIN
+map /exp/ s3://$B/exp/ endpoint=$ORIGIN
+map /k403/ s3://$B/k403/ endpoint=$ORIGIN
 EOF
 for d in 1 0; do
     : > "$T/tok.log"
@@ -245,6 +250,23 @@ check "without the header= line the origin refuses (EACCES)" grep -q "Permission
 REMOTEIO_CONFIG=$T/tok.conf shim cat /stub/data.bin > "$T/out" 2>"$T/err"
 same_bytes "a wrong region is corrected from the server's answer" "$T/obj" "$T/out"
 check "one line says so" test "$(grep -c 'the bucket is in region eu-stub-1, not us-east-1; using eu-stub-1' "$T/err")" = 1
+
+# ExpiredToken at open: the credentials are fetched again and the request retried once
+# (from the environment they are the same, so it is then refused); a 403 on a range GET
+# likewise.
+REMOTEIO_CONFIG=$T/tok.conf REMOTEIO_LOG=info shim cat /exp/data.bin >/dev/null 2>"$T/err"
+n=$(grep -c "GET /$B/exp/data.bin" "$T/all.log")
+if grep -q "ExpiredToken; fetching the credentials (from environment) again" "$T/err" &&
+   grep -q "HTTP 403 ExpiredToken (credentials from environment); access denied" "$T/err" &&
+   grep -q "Permission denied" "$T/err" && [ "$n" = 2 ]; then
+    ok "ExpiredToken: fetched again, retried once ($n requests), then EACCES"
+else fail "ExpiredToken at open" "$n requests; $(cat "$T/err")"; fi
+REMOTEIO_CONFIG=$T/tok.conf REMOTEIO_RETRIES=3 shim cat /k403/data.bin >/dev/null 2>"$T/err"
+n=$(grep -c '^403 .*GET /'"$B"'/k403/data.bin' "$T/all.log")
+if grep -q "HTTP 403: access denied (credentials from environment); giving up" "$T/err" &&
+   grep -q "Input/output error\|Permission denied" "$T/err" && [ "$n" -ge 2 ]; then
+    ok "403 on a range GET: fetched again, then refused ($n refused requests)"
+else fail "403 on a range GET" "$n requests; $(cat "$T/err")"; fi
 
 # Figure: dd of a 256 MiB object through the shim, signed and unsigned, same run.
 rate() {

@@ -218,9 +218,10 @@ static void test_config_s3(void)
                                "/h/=http://h/ header=X-A:1 header=\"X-B: 2\";"
                                "/h2/=http://h/ header=X-B: 2;"
                                "/bad=http://h/ header=Host:evil;/bad2=http://h/ header=nocolon;"
-                               "/bad3=http://h/ path_style=maybe",
+                               "/bad3=http://h/ path_style=maybe;/nokey=s3://bucket;"
+                               "/ep/=s3://bucket/ endpoint=ftp://h/",
                                "REMOTEIO_MAP");
-    CHECK(bad == 7, "7 bad entries rejected (got %d)", bad);
+    CHECK(bad == 9, "9 bad entries rejected (got %d)", bad);
     CHECK(c.nmaps == 3, "3 mappings kept (got %zu)", c.nmaps);
     const char *rest;
     const struct mapping *m = config_match(&c, "/b/a/b", &rest);
