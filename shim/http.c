@@ -6,10 +6,10 @@
  * (build_request: http_request.c's, an s3:// URL's by s3.c and signed last), and its
  * response passes the checks of http_response.c; probes and range requests share one
  * retry loop (with_retries).  A probe that carries headers of ours (a signature, a
- * mapping's header= lines) follows redirects itself, since libcurl would carry them to
- * any host: a signed one only to the bucket's region, header= lines only to the
- * mapping's own origin.  No lock of its own: every call
- * works on its own stack and on a handle borrowed from the pool.
+ * mapping's header lines) follows redirects itself, since libcurl would carry them to
+ * any host: a signed one only to the bucket's region, header lines only to the
+ * mapping's own origin.  No lock of its own: every call works on its own stack and on a
+ * handle borrowed from the pool.
  *
  * Every range response is checked before a byte of it is used: status 206, a
  * Content-Range equal to the range asked for and to the size seen at open, the ETag seen
@@ -28,6 +28,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include "aws_creds.h"
+#include "header_cmd.h"
 #include "http.h"
 #include "http_direct.h"
 #include "http_parse.h"
@@ -35,10 +37,8 @@
 #include "http_response.h"
 #include "lifecycle.h"
 #include "log.h"
-#include "header_cmd.h"
 #include "pool.h"
 #include "s3.h"
-#include "aws_creds.h"
 #include "url.h"
 
 #define BACKOFF_FIRST_MS 100
@@ -173,8 +173,8 @@ static int with_retries(struct retry *r, int (*attempt)(void *arg, struct retry 
 /* One attempt's request: method on url (an s3:// URL becomes its endpoint's), Range
  * when len > 0, the validator, Accept-Encoding: identity, the mapping's header= lines
  * and its header_command's when the request goes to the origin the mapping named
- * (never to another), and last,
- * for s3://, the signature over all of them.  *how says how it was signed. */
+ * (never to another), and last, for s3://, the signature over all of them.  *how says
+ * how it was signed. */
 static int build_request(struct http_request *rq, const char *method, const char *url,
                          const struct map_options *opt, bool mapped_origin, int64_t first,
                          int64_t len, const char *etag, const char *last_modified,

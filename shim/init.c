@@ -17,14 +17,14 @@
 #include <fcntl.h>
 
 #include "cache.h"
+#include "crypto.h"
+#include "header_cmd.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "object.h"
 #include "pool.h"
 #include "prefetch.h"
 #include "report.h"
-#include "crypto.h"
-#include "header_cmd.h"
 #include "s3.h"
 #include "shim.h"
 
