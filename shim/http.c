@@ -666,6 +666,15 @@ static int probe_attempt(void *arg, struct retry *r)
             rc = probe_request(h, op, where, false, mapped, a, r->deadline_ms, errbuf, &how);
             st = a->r.status;
         }
+        if (rc == CURLE_OK && s3 && st == 416 && !a->r.have_range) {
+            /* S3's answer to a range of an empty object, without a Content-Range: its
+             * size is what a HEAD says. */
+            head = true;
+            rc = probe_request(h, op, where, true, mapped, a, r->deadline_ms, errbuf, &how);
+            st = a->r.status;
+            if (rc == CURLE_OK && st == 200 && a->r.content_length < 0)
+                st = a->r.status = 416; /* no size either: refused below */
+        }
         if (rc == CURLE_LOGIN_DENIED) {
             result = -EACCES; /* no credentials: aws_creds said so */
             break;

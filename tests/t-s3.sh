@@ -34,9 +34,11 @@ make_file "$T/obj" $(( (3 << 20) + 12345 ))
 make_file "$T/raw" $((8 << 20))
 qemu-img convert -f raw -O qcow2 "$T/raw" "$T/disk.qcow2"
 head -c $((256 << 20)) /dev/urandom > "$T/big"
+: > "$T/empty"
 check "bucket and objects uploaded" eval 's3_make_bucket $B && s3_put $B "$OBJ" "$T/obj" &&
     s3_put $B img/disk.qcow2 "$T/disk.qcow2" && s3_put $B pub/public.bin "$T/obj" &&
-    s3_put $B pub/big.bin "$T/big"'
+    s3_put $B pub/big.bin "$T/big" && s3_put $B "dir/empty" "$T/empty" &&
+    s3_put $B "dir/we ird=key~(1)&x" "$T/obj"'
 for k in pub/public.bin pub/big.bin; do
     s3_curl -o /dev/null -X PUT -H "Content-Length: 0" -H "x-amz-acl: public-read" "$S3_ENDPOINT/$B/$k?acl="
 done
@@ -86,6 +88,11 @@ print(hashlib.sha256(a + b).hexdigest(), os.stat(sys.argv[1]).st_size)' "$T/obj"
     else ok "no line printed on good reads (direct=$d)"; fi
 done
 export REMOTEIO_DIRECT=1
+
+got=$(shim stat -c %s /s3/empty 2>"$T/err"):$(shim cat /s3/empty 2>>"$T/err" | wc -c)
+check "an empty object: size 0, no bytes (S3 answers its range with 416)" test "$got" = 0:0
+shim cat "/s3/we ird=key~(1)&x" > "$T/out" 2>>"$T/err"
+same_bytes "a key with = ~ ( ) & and a blank" "$T/obj" "$T/out"
 
 # (qemu can deadlock at exit under a preloaded sanitizer runtime, shim or not: see lib.sh)
 if timeout -k 2 15 env LD_PRELOAD="$SHIM" qemu-io -f raw -c quit "$T/no-such-image" >/dev/null 2>&1 ||
