@@ -582,7 +582,7 @@ static bool s3_other_region(const struct probe_op *op, const struct probe_answer
 
 /* What S3's refusal (400, 403) of a probe means: 2 (ask again: another region, or
  * credentials fetched again after ExpiredToken), -EACCES (with one line naming S3's
- * error code and the credentials' source), or 0 (not a refusal of ours). */
+ * error code and the credentials' source), or -EIO (another 400, its code named). */
 static int s3_refusal(const struct probe_op *op, const struct probe_answer *a,
                       const struct s3_signing *how, bool *refreshed)
 {
@@ -600,8 +600,11 @@ static int s3_refusal(const struct probe_op *op, const struct probe_answer *a,
                  code, how->source);
         return 2;
     }
-    if (st != 403 && !expired && strcmp(code, "InvalidToken") != 0)
-        return 0;
+    if (st != 403 && !expired && strcmp(code, "InvalidToken") != 0) {
+        log_error("%s: %s: HTTP %ld %s when opening", op->path, op->shown, st,
+                  code[0] ? code : "without an S3 error code");
+        return -EIO;
+    }
     char who[80];
     if (how->source[0])
         snprintf(who, sizeof who, "credentials from %s", how->source);
@@ -705,8 +708,7 @@ static int probe_attempt(void *arg, struct retry *r)
             result = s3_refusal(op, a, &how, &refreshed);
             if (result == 2)
                 continue;
-            if (result < 0)
-                break;
+            break;
         }
         result = probe_outcome(h, op, where, head, a, r);
         break;

@@ -202,6 +202,7 @@ start_nginx "$W" "
         rewrite ^/tok/away.bin\$ http://localhost:\$server_port/other/data.bin redirect;
     }
     location /$B/exp/ { return 403 \"<Error><Code>ExpiredToken</Code></Error>\"; }
+    location /$B/bad400/ { return 400 \"<Error><Code>InvalidArgument</Code></Error>\"; }
     location /$B/k403/ { if (\$http_range != \"bytes=0-0\") { return 403; } }
     location /$B/ {
         if (\$http_authorization ~ \"/us-east-1/s3/\") {
@@ -214,6 +215,7 @@ map /tok/ $ORIGIN/tok/ header="X-Rio-Token: $TOKEN"
 map /stub/ s3://$B/k/ endpoint=$ORIGIN
 map /exp/ s3://$B/exp/ endpoint=$ORIGIN
 map /k403/ s3://$B/k403/ endpoint=$ORIGIN
+map /bad400/ s3://$B/bad400/ endpoint=$ORIGIN
 EOF
 for d in 1 0; do
     : > "$T/tok.log"
@@ -274,6 +276,10 @@ if grep -q "HTTP 403: access denied (credentials from environment); giving up" "
    grep -q "Input/output error\|Permission denied" "$T/err" && [ "$n" -ge 2 ]; then
     ok "403 on a range GET: fetched again, then refused ($n refused requests)"
 else fail "403 on a range GET" "$n requests; $(cat "$T/err")"; fi
+
+REMOTEIO_CONFIG=$T/tok.conf shim cat /bad400/data.bin >/dev/null 2>"$T/err"
+check "another 400: EIO, its S3 code named" grep -q \
+    "s3://$B/bad400/data.bin: HTTP 400 InvalidArgument when opening" "$T/err"
 
 # Figure: dd of a 256 MiB object through the shim, signed and unsigned, same run.
 rate() {
