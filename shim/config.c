@@ -9,8 +9,10 @@
  * Config file, one statement a line, '#' starts a comment:
  *     name = value                          a knob, named like the variable without
  *                                           REMOTEIO_ and in lower case
- *     map VIRTUAL URL [key=value ...]       a mapping; keys: timeout, deadline,
- *                                           readahead, retries
+ *     map VIRTUAL URL [key=value ...]       a mapping; keys: the MAP_OPTIONS of
+ *                                           config.h; key="a value with blanks"
+ * REMOTEIO_MAP's entries take the same options after the URL: VIRTUAL=URL key=value...
+ * A URL is http(s)://HOST... or s3://BUCKET[/KEY] (see s3.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "http_request.h"
 #include "path.h"
 #include "url.h"
 
@@ -34,7 +37,8 @@ struct config config;
 
 /* The knob table, from the lists in config.h. */
 enum knob_kind { KIND_COUNT, KIND_SIZE, KIND_POW2, KIND_MS, KIND_INTERVAL, KIND_BOOL, KIND_LEVEL,
-                 KIND_PATH, KIND_STATS };
+                 KIND_PATH, KIND_STATS, KIND_STRING, KIND_COMMAND, KIND_AUTO,
+                 KIND_HEADERS };
 
 struct knob {
     const char *name;
@@ -58,6 +62,34 @@ static const struct knob knobs[] = {
 #define NKNOBS (sizeof knobs / sizeof *knobs)
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+/* Appends a header line to the '\n'-separated list *field (at most max lines). */
+static int add_header_line(char **field, const char *value, uint64_t max)
+{
+    if (!*value) { /* an empty setting clears the list */
+        free(*field);
+        *field = NULL;
+        return 0;
+    }
+    size_t lines = 0;
+    for (const char *p = *field; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
+        lines++;
+    if (!http_request_header_ok(value) || lines >= max)
+        return -1;
+    size_t old = *field ? strlen(*field) : 0;
+    char *s = malloc(old + 1 + strlen(value) + 1);
+    if (!s)
+        return -1;
+    if (old)
+        memcpy(s, *field, old);
+    snprintf(s + old, strlen(value) + 2, "%s%s", old ? "\n" : "", value);
+    if (*field) {
+        explicit_bzero(*field, old);
+        free(*field);
+    }
+    *field = s;
+    return 0;
+}
 
 static const struct knob *knob_named(const char *name)
 {
@@ -126,7 +158,20 @@ static int knob_parse(const struct knob *k, void *field, const char *value)
             }
         return -1;
     case KIND_PATH:
+    case KIND_STRING:
+    case KIND_COMMAND:
         return set_string(field, value);
+    case KIND_AUTO:
+        if (strcasecmp(value, "auto") == 0) {
+            *(int *)field = -1;
+            return 0;
+        }
+        if (parse_bool(value, &b) < 0)
+            return -1;
+        *(int *)field = b;
+        return 0;
+    case KIND_HEADERS:
+        return add_header_line(field, value, k->max);
     case KIND_STATS:
         if (parse_bool(value, &b) == 0)
             return set_string(field, b ? "-" : "");
@@ -170,7 +215,21 @@ static void knob_format(const struct knob *k, const void *field, char *buf, size
     case KIND_LEVEL:
         snprintf(buf, cap, "%s", level_names[*(const int *)field & 3]);
         return;
+    case KIND_AUTO:
+        snprintf(buf, cap, *(const int *)field < 0 ? "auto" : "%d", *(const int *)field);
+        return;
+    case KIND_COMMAND: /* whether there is one, never what: it may hold a token */
+        snprintf(buf, cap, "%s", *(char *const *)field ? "set" : "");
+        return;
+    case KIND_HEADERS: /* how many, never what: a header may be a token */
+        str = *(char *const *)field;
+        v = 0;
+        for (const char *p = str; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
+            v++;
+        snprintf(buf, cap, v ? "%llu" : "", (unsigned long long)v);
+        return;
     case KIND_PATH:
+    case KIND_STRING:
     case KIND_STATS:
         str = *(char *const *)field;
         if (k->kind == KIND_STATS)
@@ -220,14 +279,16 @@ static const char *url_problem(const char *url)
         if (*p <= 0x20 || *p == 0x7f)
             return "control character or space in URL";
     const char *host;
+    if (strncasecmp(url, "s3://", 5) == 0)
+        return url_s3_problem(url);
     if (strncasecmp(url, "http://", 7) == 0)
         host = url + 7;
     else if (strncasecmp(url, "https://", 8) == 0)
         host = url + 8;
     else if (strstr(url, "://"))
-        return "unsupported URL scheme (only http:// and https://)";
+        return "unsupported URL scheme (only http://, https:// and s3://)";
     else
-        return "URL has no scheme (expected http:// or https://)";
+        return "URL has no scheme (expected http://, https:// or s3://)";
     if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
         return "URL has no host";
     if (strchr(url, '#'))
@@ -290,11 +351,16 @@ static int add_mapping(struct config *c, const char *virt, const char *url,
         why = "mapping '/' would make every file remote";
     else
         why = url_problem(url);
+    bool prefix = virt[strlen(virt) - 1] == '/';
+    if (!why && url_is_s3(url) && !prefix && !strchr(url + 5, '/'))
+        why = "an s3:// file mapping needs a key (s3://BUCKET/KEY)";
+    if (!why && (opt_set & 1u << MAP_OPT_endpoint) && opt->endpoint &&
+        (url_problem(opt->endpoint) || url_is_s3(opt->endpoint)))
+        why = "endpoint= is not an http or https URL";
     if (why) {
         reject_entry(source, why, entry);
         return -1;
     }
-    bool prefix = virt[strlen(virt) - 1] == '/';
     struct mapping *maps = realloc(c->maps, (c->nmaps + 1) * sizeof *maps);
     if (!maps)
         return -1;
@@ -335,6 +401,96 @@ static int add_mapping(struct config *c, const char *virt, const char *url,
     return 0;
 }
 
+/* The next blank-separated word of *s, or NULL; a word may hold a double-quoted part
+ * (key="a b"), whose quotes are dropped.  NULL with *bad set for an unclosed quote. */
+static char *next_word(char **s, bool *bad)
+{
+    char *p = *s;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p)
+        return NULL;
+    char *word = p, *out = p;
+    bool quoted = false;
+    for (; *p && (quoted || (*p != ' ' && *p != '\t')); p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else
+            *out++ = *p;
+    }
+    if (quoted) {
+        *bad = true;
+        return NULL;
+    }
+    if (*p)
+        p++;
+    *out = '\0';
+    *s = p;
+    return word;
+}
+
+static int set_map_option(struct map_options *o, unsigned *set, const char *key,
+                          const char *value);
+
+/* The options after a mapping's URL into opt; 0, or -1 with one line logged. */
+static int parse_map_options(char *s, struct map_options *opt, unsigned *set, const char *where)
+{
+    bool bad = false;
+    for (char *kv; (kv = next_word(&s, &bad)) != NULL;) {
+        char *eq = strchr(kv, '=');
+        if (!eq) {
+            log_error("%s: a mapping option (not shown) is not key=value; mapping disabled",
+                      where);
+            return -1;
+        }
+        *eq = '\0';
+        if (set_map_option(opt, set, kv, eq + 1) < 0) {
+            const struct knob *k = knob_named(kv);
+            if (k && k->map_opt >= 0)
+                log_error("%s: invalid value for mapping option '%s'; mapping disabled", where, kv);
+            else if (quotable_name(kv))
+                log_error("%s: unknown mapping option '%s'; mapping disabled", where, kv);
+            else
+                log_error("%s: unknown mapping option (not shown); mapping disabled", where);
+            return -1;
+        }
+    }
+    if (bad) {
+        log_error("%s: a mapping option has an unclosed '\"'; mapping disabled", where);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_map_options(struct map_options *o)
+{
+#define FREE_STRING_OPTION(name, field, kind, min, max, dflt) FREE_IF_##kind(o->field)
+#define FREE_IF_COUNT(f)
+#define FREE_IF_SIZE(f)
+#define FREE_IF_MS(f)
+#define FREE_IF_BOOL(f)
+#define FREE_IF_AUTO(f)
+#define FREE_IF_STRING(f) free(f);
+#define FREE_IF_COMMAND(f) if (f) { explicit_bzero(f, strlen(f)); free(f); }
+#define FREE_IF_INTERVAL(f)
+#define FREE_IF_HEADERS(f) if (f) { explicit_bzero(f, strlen(f)); free(f); }
+    MAP_OPTIONS(FREE_STRING_OPTION)
+#undef FREE_STRING_OPTION
+    memset(o, 0, sizeof *o);
+}
+
+/* Whether s (after blanks) starts with NAME= of a mapping option. */
+static bool starts_with_option(const char *s)
+{
+    s += strspn(s, " \t");
+    size_t n = strcspn(s, "= \t");
+    for (size_t i = 0; i < NKNOBS; i++)
+        if (knobs[i].map_opt >= 0 && strlen(knobs[i].name) == n &&
+            strncmp(knobs[i].name, s, n) == 0 && s[n] == '=')
+            return true;
+    return false;
+}
+
 int config_parse_map(struct config *c, const char *text, const char *source)
 {
     int rejected = 0;
@@ -354,10 +510,21 @@ int config_parse_map(struct config *c, const char *text, const char *source)
         }
         *eq = '\0';
         char *virt = trim(entry), *url = trim(eq + 1);
+        /* Options follow the URL after a blank; a blank before anything else is the
+         * URL's own (and refused as such, with the entry shown). */
+        char *opts = url + strcspn(url, " \t");
+        if (*opts && starts_with_option(opts))
+            *opts++ = '\0';
+        else
+            opts = (char *)"";
         char *entry_text = joined(virt, "=", url, (char *)NULL);
-        struct map_options none = { 0 };
-        if (!entry_text || add_mapping(c, virt, url, &none, 0, source, entry_text) < 0)
+        struct map_options opt = { 0 };
+        unsigned set = 0;
+        if (!entry_text || parse_map_options(opts, &opt, &set, source) < 0 ||
+            add_mapping(c, virt, url, &opt, set, source, entry_text) < 0) {
+            free_map_options(&opt);
             rejected++;
+        }
         free(entry_text);
     }
     free(copy);
@@ -417,30 +584,14 @@ static int parse_map_statement(struct config *c, char *args, const char *where)
     }
     struct map_options opt = { 0 };
     unsigned set = 0;
-    for (char *kv = strtok_r(NULL, " \t", &save); kv; kv = strtok_r(NULL, " \t", &save)) {
-        char *eq = strchr(kv, '=');
-        if (!eq) {
-            log_error("%s: a mapping option (not shown) is not key=value; mapping disabled",
-                      where);
-            return -1;
-        }
-        *eq = '\0';
-        if (set_map_option(&opt, &set, kv, eq + 1) < 0) {
-            static const char *const known[] = { "timeout", "deadline", "readahead", "retries" };
-            bool is_known = false;
-            for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-                is_known |= strcmp(kv, known[i]) == 0;
-            if (is_known)
-                log_error("%s: invalid value for mapping option '%s'; mapping disabled", where, kv);
-            else if (quotable_name(kv))
-                log_error("%s: unknown mapping option '%s'; mapping disabled", where, kv);
-            else
-                log_error("%s: unknown mapping option (not shown); mapping disabled", where);
-            return -1;
-        }
+    if (parse_map_options(save ? save : (char *)"", &opt, &set, where) < 0) {
+        free_map_options(&opt);
+        return -1;
     }
     char *entry = joined("map ", virt, " ", url, (char *)NULL);
     int rc = entry ? add_mapping(c, virt, url, &opt, set, where, entry) : -1;
+    if (rc < 0)
+        free_map_options(&opt);
     free(entry);
     return rc;
 }
@@ -577,10 +728,12 @@ void config_free(struct config *c)
     for (size_t i = 0; i < c->nmaps; i++) {
         free(c->maps[i].virt);
         free(c->maps[i].url);
+        free_map_options(&c->maps[i].opt);
     }
     free(c->maps);
+    free_map_options(&c->defaults);
     for (size_t i = 0; i < NKNOBS; i++)
-        if (knobs[i].kind == KIND_PATH || knobs[i].kind == KIND_STATS)
+        if (knobs[i].map_opt < 0 && (knobs[i].kind == KIND_PATH || knobs[i].kind == KIND_STATS))
             free(*(char **)knob_field(c, &knobs[i]));
     memset(c, 0, sizeof *c);
 }

@@ -17,7 +17,10 @@
  *   field    where it lives (in struct map_options for MAP_OPTIONS, struct config else)
  *   kind     COUNT (unsigned), SIZE (bytes, K/M/G/T), POW2 (a SIZE that is a power of
  *            two), MS (a duration), INTERVAL (a duration, or off), BOOL, LEVEL (log
- *            level), PATH (a file name, or empty), STATS (off, 1 for stderr, or a file)
+ *            level), PATH (a file name, or empty), STATS (off, 1 for stderr, or a file),
+ *            STRING (a word, or empty: NULL), COMMAND (a STRING never shown), AUTO (0, 1, or auto: -1), HEADERS (header
+ *            lines "Name: value", one per setting, kept '\n'-separated; max is their
+ *            number; the debug line shows how many, never a value)
  *   min,max  the accepted range of a number
  *   default  text parsed like a user's value at start-up
  * The struct fields, the parser, the environment names and the debug line that lists the
@@ -30,7 +33,16 @@
     X(timeout, timeout_ms, MS, 1, 3600000, "10s")       /* a request making no progress */  \
     X(deadline, deadline_ms, MS, 1, 86400000, "60s")    /* a whole read fails with EIO */   \
     X(readahead, readahead, SIZE, 0, 1ULL << 32, "64M") /* window of one stream */          \
-    X(retries, retries, COUNT, 0, 100, "5")             /* further attempts */
+    X(retries, retries, COUNT, 0, 100, "5")             /* further attempts */          \
+    X(region, region, STRING, 0, 0, "")                 /* s3://: else the profile's */     \
+    X(endpoint, endpoint, STRING, 0, 0, "")             /* s3://: else AWS_ENDPOINT_URL* */ \
+    X(path_style, path_style, AUTO, 0, 1, "auto")       /* s3://: auto: for endpoint= */    \
+    X(profile, profile, STRING, 0, 0, "")               /* s3://: else AWS_PROFILE */       \
+    X(sign, sign, BOOL, 0, 1, "1")                      /* s3://: 0 for public buckets */   \
+    X(requester_pays, requester_pays, BOOL, 0, 1, "0")  /* s3://: x-amz-request-payer */    \
+    X(header, headers, HEADERS, 0, 16, "")              /* "Name: value", repeatable */ \
+    X(header_command, header_command, COMMAND, 0, 0, "") /* prints header lines */       \
+    X(header_renew, header_renew_ms, INTERVAL, 1000, 86400000, "off") /* re-run period */
 
 #define CONFIG_KNOBS(X)                                                                     \
     X(connections, connections, COUNT, 1, 1024, "64")   /* requests in flight per process */\
@@ -55,6 +67,10 @@
 #define KNOB_TYPE_LEVEL int
 #define KNOB_TYPE_PATH char *
 #define KNOB_TYPE_STATS char *
+#define KNOB_TYPE_STRING char *
+#define KNOB_TYPE_COMMAND char *
+#define KNOB_TYPE_AUTO int
+#define KNOB_TYPE_HEADERS char *
 #define KNOB_FIELD(name, field, kind, min, max, dflt) KNOB_TYPE_##kind field;
 
 struct map_options {

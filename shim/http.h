@@ -32,6 +32,7 @@ struct http_meta {
 /* What a request needs to know about its object. */
 struct http_target {
     const char *url;
+    const char *mapped_url;  /* the mapping's: its header= lines go to this origin only */
     const char *path;        /* the virtual path, for messages */
     const char *etag;        /* sent as If-Match when non-empty */
     const char *last_modified; /* else sent as If-Unmodified-Since when non-empty */

@@ -29,6 +29,7 @@
 #include "http_request.h"
 #include "lifecycle.h"
 #include "pool.h"
+#include "s3.h"
 
 #define HEADER_MAX (32 << 10)
 #define POLL_SLICE_MS 50   /* how often a wait looks at the clock and at the exit flag */
@@ -48,7 +49,7 @@ static bool proxy_in_environment(void)
 
 bool http_direct_usable(const char *url)
 {
-    return config.direct && !proxy_in_environment() && http_url_usable(url);
+    return config.direct && !proxy_in_environment() && (http_url_usable(url) || s3_is_url(url));
 }
 
 /* Waits until fd is ready for events.  0, or 1 with the attempt refused: at the

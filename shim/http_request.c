@@ -198,6 +198,7 @@ void http_request_free(struct http_request *rq)
         explicit_bzero(rq->headers[i], strlen(rq->headers[i])); /* may hold a signature */
         free(rq->headers[i]);
     }
+    free(rq->owned_url);
     memset(rq, 0, sizeof *rq);
 }
 
@@ -217,6 +218,36 @@ int http_request_add(struct http_request *rq, const char *fmt, ...)
         return -EINVAL;
     }
     rq->headers[rq->nheaders++] = line;
+    return 0;
+}
+
+bool http_request_header_ok(const char *line)
+{
+    static const char *const own[] = { "host", "range", "content-length", "transfer-encoding",
+                                       "connection", "if-match", "if-unmodified-since",
+                                       "accept-encoding", "expect", "te", "upgrade" };
+    size_t n = strspn(line, "!#$%&'*+-.^_`|~0123456789"
+                            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
+    if (n == 0 || line[n] != ':')
+        return false;
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (strlen(own[i]) == n && strncasecmp(line, own[i], n) == 0)
+            return false;
+    for (const unsigned char *p = (const unsigned char *)line + n + 1; *p; p++)
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
+            return false;
+    return true;
+}
+
+int http_request_add_lines(struct http_request *rq, const char *lines)
+{
+    for (const char *p = lines; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        int rc = http_request_add(rq, "%.*s", (int)n, p);
+        if (rc < 0)
+            return rc;
+        p += n + (p[n] == '\n');
+    }
     return 0;
 }
 

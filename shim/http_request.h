@@ -33,6 +33,8 @@ struct http_request {
     char *authorization;     /* "Basic ..." from the URL's user:password, or NULL */
     char *headers[HTTP_REQUEST_HEADERS]; /* "Name: value" lines, no CRLF */
     size_t nheaders;
+    char *owned_url;         /* url when the request made it (s3://), freed with it */
+    bool signed_host;        /* Host is signed: libcurl must send rq->host as it is */
 };
 
 int http_request_init(struct http_request *rq, const char *method, const char *url);
@@ -40,6 +42,13 @@ void http_request_free(struct http_request *rq);
 /* Adds the header line fmt... ("Name: value"). */
 int http_request_add(struct http_request *rq, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether line may be added from outside (a mapping's header=, a header_command):
+ * "Name: value", a token for the name, no control character in the value, and none of
+ * the headers the shim itself sends or that frame the message (Host, Range,
+ * Content-Length, Transfer-Encoding, Connection, If-Match, ...). */
+bool http_request_header_ok(const char *line);
+/* Adds each line of the '\n'-separated list (a mapping's header= lines); NULL adds none. */
+int http_request_add_lines(struct http_request *rq, const char *lines);
 /* Range: bytes=first-(first+len-1) (len > 0). */
 int http_request_range(struct http_request *rq, int64_t first, int64_t len);
 /* If-Match with a strong etag, else If-Unmodified-Since with last_modified, else nothing. */

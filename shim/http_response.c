@@ -67,6 +67,8 @@ size_t response_header_line(char *line, size_t size, size_t n, void *arg)
         r->encoded = r->encoded || !is_identity(v, vlen);
     } else if (http_header_is(line, len, "connection", &v, &vlen)) {
         r->conn_close = r->conn_close || (vlen == 5 && strncasecmp(v, "close", 5) == 0);
+    } else if (http_header_is(line, len, "x-amz-bucket-region", &v, &vlen)) {
+        copy_value(r->bucket_region, sizeof r->bucket_region, v, vlen);
     } else if (http_header_is(line, len, "retry-after", &v, &vlen)) {
         r->have_retry_after =
             http_parse_retry_after(v, vlen, time(NULL), RETRY_AFTER_CAP_MS, &r->retry_after_ms) == 0;

@@ -28,6 +28,7 @@ struct response {
     bool conn_close;         /* Connection: close */
     char etag[256];
     char last_modified[64];
+    char bucket_region[64];  /* S3's x-amz-bucket-region */
     bool have_retry_after;
     uint64_t retry_after_ms;
 };

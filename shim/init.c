@@ -18,12 +18,15 @@
 
 #include "aws_creds.h"
 #include "cache.h"
+#include "crypto.h"
+#include "header_cmd.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "object.h"
 #include "pool.h"
 #include "prefetch.h"
 #include "report.h"
+#include "s3.h"
 #include "shim.h"
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
@@ -71,6 +74,11 @@ int shim_start_backend(void)
         } else if (cache_init(config.chunk_size, config.cache_size) < 0) {
             backend_state = -1;
         } else {
+            for (size_t i = 0; i < config.nmaps; i++)
+                if (s3_is_url(config.maps[i].url)) {
+                    crypto_available(); /* libcrypto found now, inside the shim (logged once) */
+                    break;
+                }
             __atomic_store_n(&backend_state, 1, __ATOMIC_RELEASE);
             report_start();
         }
@@ -97,6 +105,8 @@ static void atfork_prepare(void)
     cache_atfork_prepare();
     pool_atfork_prepare();
     fdtable_atfork_prepare();
+    s3_atfork_prepare();
+    header_cmd_atfork_prepare();
     aws_credentials_atfork_prepare();
     log_atfork_prepare(); /* a leaf: taken under others (the cache's) */
 }
@@ -105,6 +115,8 @@ static void atfork_parent(void)
 {
     log_atfork_parent();
     aws_credentials_atfork_parent();
+    header_cmd_atfork_parent();
+    s3_atfork_release();
     fdtable_atfork_parent();
     pool_atfork_parent();
     cache_atfork_parent();
@@ -118,6 +130,8 @@ static void atfork_child(void)
 {
     __atomic_store_n(&shim_pid, (pid_t)syscall(SYS_getpid), __ATOMIC_RELAXED);
     log_atfork_child();
+    header_cmd_atfork_child();
+    s3_atfork_release();
     fdtable_atfork_child();
     pool_atfork_child();
     cache_atfork_child();

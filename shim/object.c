@@ -92,6 +92,7 @@ static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
         return -ESTALE;
     struct http_target t = {
         .url = o->meta.url,
+        .mapped_url = o->orig_url,
         .path = o->path,
         .etag = o->meta.etag,
         .last_modified = o->meta.last_modified,

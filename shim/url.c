@@ -1,6 +1,7 @@
 /* url.c: see url.h. */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "url.h"
 
@@ -170,4 +171,23 @@ void url_display_text(const char *text, bool strict, char *out, size_t outlen)
         display_word(&o, p, word, strict);
         p += word;
     }
+}
+
+bool url_is_s3(const char *url)
+{
+    return url && strncasecmp(url, "s3://", 5) == 0;
+}
+
+const char *url_s3_problem(const char *url)
+{
+    static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+    const char *b = url + 5;
+    size_t n = strcspn(b, "/");
+    if (n == 0)
+        return "s3:// URL has no bucket";
+    if (n > 63 || strspn(b, chars) < n)
+        return "s3:// URL's bucket name is malformed";
+    if (strpbrk(b, "?#"))
+        return "an s3:// URL cannot carry a query or a fragment";
+    return NULL;
 }

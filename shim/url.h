@@ -23,6 +23,12 @@ bool url_authority_parses(const char *url);
 /* True when url is its own display form (nothing in it would be hidden). */
 bool url_is_display(const char *url);
 
+/* Whether url is s3://BUCKET... (s3.h makes requests of it). */
+bool url_is_s3(const char *url);
+/* Why an s3://BUCKET[/KEY] URL cannot be used (a bucket of 1-63 of A-Za-z0-9.-_, no
+ * query or fragment), or NULL. */
+const char *url_s3_problem(const char *url);
+
 /* A text that may quote URLs (a configuration entry, a log line), with every URL in it
  * in display form.  strict (entries the parser refused, whose shape is unknown) also
  * drops from any '?' or '#' to the next blank and hides what precedes an '@' in words

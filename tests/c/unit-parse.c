@@ -203,6 +203,61 @@ static void test_config(void)
     config_free(&c);
 }
 
+/* s3:// URLs, the S3 options and header= lines, in REMOTEIO_MAP and the file. */
+static void test_config_s3(void)
+{
+    struct config c;
+    config_defaults(&c);
+    CHECK(c.defaults.path_style == -1 && c.defaults.sign && !c.defaults.requester_pays &&
+              !c.defaults.region && !c.defaults.headers,
+          "S3 defaults: path_style auto, sign 1, no region, no header");
+    int bad = config_parse_map(&c,
+                               "/b/=s3://bucket/pre/ region=eu-west-1 path_style=1;"
+                               "/k=s3://bucket/key sign=0 requester_pays=1;"
+                               "/x=s3:///nobucket;/y=s3://bad^name/k;/z=s3://b/k?q;"
+                               "/h/=http://h/ header=X-A:1 header=\"X-B: 2\";"
+                               "/h2/=http://h/ header=X-B: 2;"
+                               "/bad=http://h/ header=Host:evil;/bad2=http://h/ header=nocolon;"
+                               "/bad3=http://h/ path_style=maybe;/nokey=s3://bucket;"
+                               "/ep/=s3://bucket/ endpoint=ftp://h/",
+                               "REMOTEIO_MAP");
+    CHECK(bad == 9, "9 bad entries rejected (got %d)", bad);
+    CHECK(c.nmaps == 3, "3 mappings kept (got %zu)", c.nmaps);
+    const char *rest;
+    const struct mapping *m = config_match(&c, "/b/a/b", &rest);
+    struct map_options o = m ? config_mapping_options(&c, m) : c.defaults;
+    CHECK(m && strcmp(m->url, "s3://bucket/pre/") == 0 && o.region &&
+              strcmp(o.region, "eu-west-1") == 0 && o.path_style == 1 && o.sign,
+          "s3 prefix mapping with region= and path_style=");
+    m = config_match(&c, "/k", &rest);
+    o = m ? config_mapping_options(&c, m) : c.defaults;
+    CHECK(m && !o.sign && o.requester_pays && o.path_style == -1, "sign=0 requester_pays=1");
+    m = config_match(&c, "/h/f", &rest);
+    o = m ? config_mapping_options(&c, m) : c.defaults;
+    CHECK(m && o.headers && strcmp(o.headers, "X-A:1\nX-B: 2") == 0,
+          "header= twice, one quoted (a blank ends an unquoted one): got '%s'",
+          o.headers ? o.headers : "");
+    config_free(&c);
+
+    config_defaults(&c);
+    bad = config_parse_file(&c,
+                            "map /h/ http://h/ header=\"Authorization: Bearer a b\" header=X-C:3\n"
+                            "map /q http://h/q header=\"X-D: unclosed\n"
+                            "header = X-G: global\n",
+                            "test.conf");
+    CHECK(bad == 1, "1 bad line (got %d)", bad);
+    m = config_match(&c, "/h/x", &rest);
+    o = m ? config_mapping_options(&c, m) : c.defaults;
+    CHECK(m && o.headers && strcmp(o.headers, "Authorization: Bearer a b\nX-C:3") == 0,
+          "quoted header= values with blanks, repeatable (got '%s')", o.headers ? o.headers : "");
+    CHECK(c.defaults.headers && strcmp(c.defaults.headers, "X-G: global") == 0, "global header");
+    char line[2048];
+    config_describe(&c, line, sizeof line);
+    CHECK(strstr(line, " header=1") && !strstr(line, "global"),
+          "the debug line counts headers, shows none: %s", line);
+    config_free(&c);
+}
+
 int main(void)
 {
     log_init(-1, NULL); /* the bad entries below are expected: keep them quiet */
@@ -211,6 +266,7 @@ int main(void)
     test_content_range();
     test_paths();
     test_config();
+    test_config_s3();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
