@@ -43,8 +43,8 @@
  * reads always find some.  A stream that is alone, with its window at its limit, probes
  * for more:
  *
- *     measure R  --(after a window's worth of reading)-->  R' = 2R, settle
- *     settle R'  --(a window's worth, so R' parts are in flight)-->  measure R'
+ *     measure R  --(after half a window's worth of reading)-->  R' = 2R, settle
+ *     settle R'  --(half a window's worth: R' parts are in flight)-->  measure R'
  *     measure R' --> the reader went >= 20% faster: keep R', probe again (to the cap)
  *                --> not faster: back to R, and no new probe for 10 s
  *
@@ -130,7 +130,7 @@ static void adapt_requests(struct ra_stream *s, int cap, uint64_t now_ms)
     }
     int64_t read = s->next - s->mark_next;
     uint64_t elapsed = now_ms > s->mark_ms ? now_ms - s->mark_ms : 0;
-    if (read < s->window || elapsed < PROBE_MIN_MS)
+    if (read < s->window / 2 || elapsed < PROBE_MIN_MS)
         return;
     if (!s->measuring) { /* settled: the new level's parts are in flight now */
         phase_start(s, true, now_ms);

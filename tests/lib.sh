@@ -20,6 +20,10 @@
 #                           T_ONLY matched no scenario)
 # Everything started here is stopped by an EXIT trap; scratch space is $T.
 set -u
+# Loopback only: no test may reach the instance metadata service or a container agent
+# (tests that exercise them point the endpoints at their own stubs on 127.0.0.1).
+export AWS_EC2_METADATA_DISABLED=true AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9/
+unset AWS_CONTAINER_CREDENTIALS_RELATIVE_URI AWS_CONTAINER_CREDENTIALS_FULL_URI
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # REMOTEIO_PRELOAD overrides what is preloaded (the sanitizer targets put their runtime first).
 SHIM=${REMOTEIO_PRELOAD:-$TOP/build/libremoteio.so}
