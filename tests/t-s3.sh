@@ -141,7 +141,7 @@ grep -q -- "$WRONG\|$S3_SECRET_KEY" "$T/err" && fail "the wrong secret is not pr
 err "unknown access key: EACCES, InvalidAccessKeyId" "Permission denied" \
     "HTTP 403 InvalidAccessKeyId \(credentials from environment\)" /one AWS_ACCESS_KEY_ID=RIOTESTNOSUCHKEY0000
 err "no credentials: EACCES, the sources tried" "Permission denied" \
-    "no AWS credentials found \(tried: " /one AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY=
+    "no AWS credentials found (for profile [a-z]+ )?\(tried: environment" /one AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY=
 err "NoSuchKey: ENOENT" "No such file or directory" "." "/s3/no such key"
 err "NoSuchBucket: ENOENT" "No such file or directory" "." /nob/x
 err "sign=0 on a private object: EACCES, AccessDenied" "Permission denied" \
