@@ -400,7 +400,7 @@ ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_
             drop(dc, i);
         unlock_index(dc);
     }
-    return -ENOENT;
+    return -EBADMSG;
 }
 
 /* The slot to reuse: the least recent FREE or READY slot no live reader pins. */
@@ -433,6 +433,7 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
     uint32_t i = find(dc, k, chunk);
     struct dc_slot *s = i == NIL ? NULL : &dc->slots[i];
     int rc = 0;
+    bool evicted = false;
     if (s && s->state == SLOT_READY) {
         rc = -EEXIST;
     } else if (s) { /* FILLING */
@@ -447,7 +448,8 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
         rc = -ENOSPC;
     } else {
         s = &dc->slots[i];
-        if (s->state == SLOT_READY)
+        evicted = s->state == SLOT_READY;
+        if (evicted)
             COUNT(dc, evictions, 1);
         drop(dc, i); /* to FREE: out of the hash, counts adjusted */
         list_remove(dc, i);
@@ -463,7 +465,7 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
         s->lease_ms = now + dc->fill_lease_ms;
         bump(dc, s);
         *c = (struct disk_claim){ .slot = i, .seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE),
-                                  .key = *k, .chunk = chunk };
+                                  .key = *k, .chunk = chunk, .evicted = evicted };
     }
     unlock_index(dc);
     return rc;
@@ -585,7 +587,7 @@ ssize_t disk_cache_get(struct disk_cache *dc, const struct disk_key *k, uint64_t
                 continue;
             break; /* late or off: fetch it ourselves */
         }
-        if (n != -ENOENT)
+        if (n != -ENOENT && n != -EBADMSG)
             break;
         struct disk_claim c;
         int rc = disk_cache_claim(dc, k, chunk, &c);

@@ -60,6 +60,7 @@
 #ifndef REMOTEIO_DISK_CACHE_H
 #define REMOTEIO_DISK_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -78,6 +79,7 @@ struct disk_claim {
     uint32_t seq;
     struct disk_key key;
     uint64_t chunk;
+    bool evicted; /* a READY chunk (of any object) was reused for it */
 };
 
 struct disk_cache_stats {
@@ -100,7 +102,8 @@ int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *u
                   const char *validator, uint64_t size);
 
 /* A hit copies the chunk into buf (len >= its length) and returns its length.
- * Otherwise: -ENOENT (not there, or failed its check: counted), -EINPROGRESS (another
+ * Otherwise: -ENOENT (not there), -EBADMSG (it failed its check: counted, dropped; claim
+ * it like a chunk that is not there), -EINPROGRESS (another
  * live process is filling it: disk_cache_wait), -ENODEV (the tier stepped aside, or, for
  * this call only, its lock stayed busy for 2 s).  Every call below answers -ENODEV the
  * same way: the caller goes on from the network. */

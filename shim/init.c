@@ -17,6 +17,7 @@
 #include <fcntl.h>
 
 #include "cache.h"
+#include "disk_tier.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "object.h"
@@ -70,6 +71,7 @@ int shim_start_backend(void)
         } else if (cache_init(config.chunk_size, config.cache_size) < 0) {
             backend_state = -1;
         } else {
+            disk_tier_start(cache_chunk_size()); /* without it on a failure: logged */
             __atomic_store_n(&backend_state, 1, __ATOMIC_RELEASE);
             report_start();
         }
