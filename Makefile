@@ -34,7 +34,7 @@ UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o \
             $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ)
 
-all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
+all: $(BUILD)/libremoteio.so $(BUILD)/remoteio $(BUILD)/remoteio-cache
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -48,6 +48,10 @@ endif
 
 $(BUILD)/libremoteio.so: $(SHIM_OBJ)
 	$(CC) -shared $(SHIM_CFLAGS) $(CFLAGS) -o $@ $^ $(LIBS) -Wl,-z,nodelete
+
+# `remoteio cache ...`: the disk tier's tool, linked with the same objects as its tests.
+$(BUILD)/remoteio-cache: tools/remoteio-cache.c $(UNIT_OBJ) | $(BUILD)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
 
 $(BUILD)/remoteio: tools/remoteio.in | $(BUILD)
 	sed 's|@LIBDIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@

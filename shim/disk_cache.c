@@ -19,7 +19,9 @@
 #include "disk_sys.h"
 #include "log.h"
 
-#define COUNT(dc, field, n) __atomic_fetch_add(&(dc)->c.field, (n), __ATOMIC_RELAXED)
+#define COUNT(dc, field, n)                                                                 \
+    (__atomic_fetch_add(&(dc)->c.field, (n), __ATOMIC_RELAXED),                             \
+     __atomic_fetch_add(&(dc)->h->total.field, (n), __ATOMIC_RELAXED))
 
 void disk_step_aside(struct disk_cache *dc, const char *what, int err)
 {
@@ -639,6 +641,45 @@ size_t disk_cache_clear(struct disk_cache *dc, const struct disk_key *k)
     return n;
 }
 
+size_t disk_cache_clear_url(struct disk_cache *dc, const char *url)
+{
+    struct disk_key k;
+    if (disk_key_make(dc, &k, url, "", 0) || lock_index(dc))
+        return 0;
+    size_t n = 0;
+    for (uint32_t i = 0; i < dc->nslots; i++) {
+        struct dc_slot *s = &dc->slots[i];
+        if (s->state == SLOT_READY && s->key.url_hash == k.url_hash) {
+            drop(dc, i);
+            n++;
+        }
+    }
+    unlock_index(dc);
+    return n;
+}
+
+size_t disk_cache_each(struct disk_cache *dc, disk_each_fn fn, void *arg)
+{
+    enum { BATCH = 512 };
+    struct { struct disk_key key; uint64_t chunk, tick; uint32_t len; } copy[BATCH];
+    size_t total = 0;
+    for (uint32_t from = 0; from < dc->nslots; from += BATCH) {
+        size_t n = 0;
+        if (lock_index(dc))
+            return total;
+        for (uint32_t i = from; i < dc->nslots && i < from + BATCH; i++) {
+            const struct dc_slot *s = &dc->slots[i];
+            if (s->state == SLOT_READY)
+                copy[n++] = (typeof(copy[0])){ s->key, s->chunk, s->tick, s->len };
+        }
+        unlock_index(dc);
+        for (size_t j = 0; j < n; j++)
+            fn(arg, &copy[j].key, copy[j].chunk, copy[j].len, copy[j].tick);
+        total += n;
+    }
+    return total;
+}
+
 size_t disk_cache_sweep(struct disk_cache *dc)
 {
     if (lock_index(dc))
@@ -661,7 +702,9 @@ void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)
     st->slots = dc->nslots;
     st->chunk_size = dc->chunk_size;
     st->file_bytes = dc->h->index_size + dc->h->slab_size;
-#define LOAD(f) st->f = __atomic_load_n(&dc->c.f, __ATOMIC_RELAXED)
+#define LOAD(f)                                                                             \
+    (st->f = __atomic_load_n(&dc->c.f, __ATOMIC_RELAXED),                                   \
+     st->host.f = __atomic_load_n(&dc->h->total.f, __ATOMIC_RELAXED))
     LOAD(hits); LOAD(misses); LOAD(writes); LOAD(bytes_written); LOAD(evictions);
     LOAD(checksum_failures); LOAD(takeovers);
 #undef LOAD
