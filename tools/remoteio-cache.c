@@ -103,6 +103,7 @@ static int cmd_stats(struct disk_cache *dc, const char *dir)
 {
     struct disk_cache_stats st;
     struct versions vs = { 0 };
+    disk_cache_sweep(dc); /* what dead processes left pinned or filling is released */
     disk_cache_stats(dc, &st);
     disk_cache_each(dc, count_version, &vs);
     printf("cache %s\n", dir);
