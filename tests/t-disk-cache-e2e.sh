@@ -40,14 +40,15 @@ start_sampler() {
       done >"$2" ) &
     SAMPLER=$!
 }
-# stop_sampler NAME FILE: the largest sample of each kind is within the limit
+# stop_sampler NAME FILE [MIN]: at least MIN (5) samples; the largest of each kind is
+# within the limit
 stop_sampler() {
     kill "$SAMPLER"; wait "$SAMPLER" 2>/dev/null
-    local n maxa maxb
+    local n maxa maxb min=${3:-5}
     n=$(grep -c '^[0-9]* [0-9]*$' "$2")
     maxa=$(awk 'NF == 2 { if ($1 > m) m = $1 } END { print m + 0 }' "$2")
     maxb=$(awk 'NF == 2 { if ($2 > m) m = $2 } END { print m + 0 }' "$2")
-    [ "$n" -ge 5 ] && [ "$maxa" -le $LIMIT ] && [ "$maxb" -le $LIMIT ] && [ "$maxa" -gt 0 ] &&
+    [ "$n" -ge "$min" ] && [ "$maxa" -le $LIMIT ] && [ "$maxb" -le $LIMIT ] && [ "$maxa" -gt 0 ] &&
         ok "$1: $n du samples, max $maxa allocated, $maxb apparent; limit $LIMIT" ||
         fail "$1: bound" "$n samples, max $maxa allocated, $maxb apparent; limit $LIMIT"
 }
@@ -320,6 +321,41 @@ print(h.hexdigest())' "$T/i.open" "$T/i.go" >"$T/i.out" 2>>"$T/err.i" &
         fail "origin stopped" "$(cat "$T/i.out"; head -3 "$T/err.i")"
 }
 
+# remoteio cache ...: prefetch, then a read that sends no range request; stats, ls, clear,
+# verify; a prefetch larger than the limit stops at it.
+tools() {
+    local wrap=$TOP/${REMOTEIO_TEST_BUILD:-build}/remoteio out got
+    rio() { env LD_PRELOAD="$SHIM" REMOTEIO_LIBRARY="${SHIM##* }" REMOTEIO_CACHE_TOOL="$TOOL" \
+                REMOTEIO_DISK_CACHE_SIZE=${DSZ:-64M} timeout -k 5 60 "$wrap" --cache "${CT:-$T/ct}" "$@"; }
+    out=$(rio cache -j 4 prefetch /r/img.raw /r/d1 2>"$T/err.t")
+    [ "$out" = "prefetched $((40 * MiB)) bytes of 2 file(s) in ${out#*file(s) in }" ] &&
+        ok "remoteio cache prefetch of two files: $out" || fail "prefetch" "$out; $(head -3 "$T/err.t")"
+    : >"$NGINX_LOG"
+    got=$(rio sh -c 'cat /r/img.raw | sha256sum' 2>>"$T/err.t" | cut -d' ' -f1)
+    [ "$got" = "$(sha "$W/img.raw")" ] && [ "$(range_gets)" = 0 ] &&
+        ok "after prefetch: right bytes, 0 range GETs" || fail "after prefetch" "$got, $(range_gets) range GETs"
+    out=$(rio cache stats)
+    grep -q "^used $((40 * MiB)) bytes .*: 640 of " <<<"$out" && grep -q '^objects 2 ' <<<"$out" &&
+        grep -q 'since built: 384 hits, 640 misses' <<<"$out" &&
+        ok "remoteio cache stats: $(paste -sd';' <<<"$out")" || fail "cache stats" "$out"
+    out=$(rio -m "/x/d1=$ORIGIN/d1" cache ls)
+    grep -q ' 384  *25165824  ?$' <<<"$out" && grep -q " 256  *16777216  /x/d1 ($ORIGIN/d1)$" <<<"$out" &&
+        ok "remoteio cache ls: one line per version, named by its mapping" || fail "cache ls" "$out"
+    out=$(rio cache verify)
+    [ "$out" = "verified 640 chunks: 640 good, 0 failed their checksum (dropped), 0 changed meanwhile" ] &&
+        ok "remoteio cache verify: $out" || fail "cache verify" "$out"
+    out=$(rio cache clear /r/d1)
+    [ "$out" = "$ORIGIN/d1: cleared 256 chunks" ] && rio cache stats | grep -q '^objects 1 ' &&
+        ok "remoteio cache clear PATH: $out" || fail "cache clear PATH" "$out"
+    out=$(rio cache clear)
+    [ "$out" = "cleared 384 chunks" ] && ok "remoteio cache clear: $out" || fail "cache clear" "$out"
+    start_sampler "$T/ct2" "$T/du.t"
+    out=$(CT=$T/ct2 DSZ=$LIMIT rio cache prefetch /r/big 2>&1)
+    grep -q "only its first [0-9]* bytes fit the cache's limit" <<<"$out" &&
+        ok "prefetch of 4x the limit: $(paste -sd' ' <<<"$out")" || fail "prefetch bound" "$out"
+    stop_sampler "prefetch of 4x the limit" "$T/du.t" 1
+}
+
 scenario "seed" seed
 scenario "second-run" second_run
 scenario "shared" shared
@@ -328,5 +364,6 @@ scenario "damage" damage
 scenario "small-fs" small_fs
 scenario "replaced" replaced
 scenario "open-dir" open_dir
+scenario "tools" tools
 scenario "origin-gone" origin_gone
 finish
