@@ -39,7 +39,7 @@ UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
 AWS_CREDS_OBJ := $(patsubst %,$(BUILD)/obj/%.o,aws_ini aws_creds aws_creds_chain aws_creds_json \
                    aws_creds_process aws_creds_http libcurl fdtable)
 
-all: $(BUILD)/libremoteio.so $(BUILD)/remoteio
+all: $(BUILD)/libremoteio.so $(BUILD)/remoteio $(BUILD)/remoteio-cache
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -53,6 +53,10 @@ endif
 
 $(BUILD)/libremoteio.so: $(SHIM_OBJ)
 	$(CC) -shared $(SHIM_CFLAGS) $(CFLAGS) -o $@ $^ $(LIBS) -Wl,-z,nodelete
+
+# `remoteio cache ...`: the disk tier's tool, linked with the same objects as its tests.
+$(BUILD)/remoteio-cache: tools/remoteio-cache.c $(UNIT_OBJ) | $(BUILD)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
 
 $(BUILD)/remoteio: tools/remoteio.in | $(BUILD)
 	sed 's|@LIBDIR@|$(abspath $(BUILD))|' $< > $@ && chmod +x $@

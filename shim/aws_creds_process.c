@@ -16,6 +16,7 @@
 #include "aws_creds_json.h"
 #include "aws_creds_process.h"
 #include "clock.h"
+#include "real.h"
 
 #define OUTPUT_MAX (64u << 10)
 #define ARGS_MAX 256
@@ -160,7 +161,7 @@ static int spawn(char **argv, int out_fd, pid_t *pid)
         return ENOMEM;
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    REAL(posix_spawn_file_actions_adddup2)(&fa, out_fd, 1);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     sigset_t none, all;
@@ -169,7 +170,7 @@ static int spawn(char **argv, int out_fd, pid_t *pid)
     posix_spawnattr_setsigmask(&attr, &none); /* the shim's threads block every signal */
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    int err = posix_spawnp(pid, argv[0], &fa, &attr, argv, env);
+    int err = REAL(posix_spawnp)(pid, argv[0], &fa, &attr, argv, env);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     free(preload);
@@ -226,7 +227,7 @@ static long read_output(int fd, pid_t pid, uint64_t deadline, char *buf, size_t 
                 *failure = "printed too much";
                 return -1;
             }
-            ssize_t r = read(fd, buf + n, cap - n);
+            ssize_t r = REAL(read)(fd, buf + n, cap - n);
             if (r > 0) {
                 n += (size_t)r;
                 continue;
@@ -275,7 +276,7 @@ int aws_credential_process(const char *cmd, uint64_t timeout_ms, struct aws_cred
     }
     pid_t pid;
     int err = spawn(argv, fds[1], &pid);
-    close(fds[1]);
+    REAL(close)(fds[1]);
     fds[1] = -1;
     if (err) {
         snprintf(why, whylen, "cannot run %s: %s", argv[0], strerror(err));
@@ -311,7 +312,7 @@ int aws_credential_process(const char *cmd, uint64_t timeout_ms, struct aws_cred
     explicit_bzero(buf, (size_t)n);
 done:
     if (fds[0] >= 0)
-        close(fds[0]);
+        REAL(close)(fds[0]);
     free(buf);
     if (words)
         explicit_bzero(words, cmdlen + 1);

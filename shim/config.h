@@ -56,7 +56,9 @@
     X(stats_interval, stats_interval_ms, INTERVAL, 100, 86400000, "off") /* 0: at exit */   \
     X(insecure, insecure, BOOL, 0, 1, "0")              /* skip TLS verification */         \
     X(direct, direct, BOOL, 0, 1, "1")                  /* bodies straight into the cache */\
-    X(allow_unversioned, allow_unversioned, BOOL, 0, 1, "0") /* no ETag nor Last-Modified */
+    X(allow_unversioned, allow_unversioned, BOOL, 0, 1, "0") /* no ETag nor Last-Modified */\
+    X(cache_dir, cache_dir, PATH, 0, 0, "")             /* the disk tier; empty: none */    \
+    X(disk_cache_size, disk_cache_size, SIZE, 0, 1ULL << 50, "0") /* 0: disk_cache.h's */
 
 #define KNOB_TYPE_COUNT unsigned
 #define KNOB_TYPE_SIZE uint64_t

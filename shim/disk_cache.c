@@ -19,7 +19,9 @@
 #include "disk_sys.h"
 #include "log.h"
 
-#define COUNT(dc, field, n) __atomic_fetch_add(&(dc)->c.field, (n), __ATOMIC_RELAXED)
+#define COUNT(dc, field, n)                                                                 \
+    (__atomic_fetch_add(&(dc)->c.field, (n), __ATOMIC_RELAXED),                             \
+     __atomic_fetch_add(&(dc)->h->total.field, (n), __ATOMIC_RELAXED))
 
 void disk_step_aside(struct disk_cache *dc, const char *what, int err)
 {
@@ -400,7 +402,7 @@ ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_
             drop(dc, i);
         unlock_index(dc);
     }
-    return -ENOENT;
+    return -EBADMSG;
 }
 
 /* The slot to reuse: the least recent FREE or READY slot no live reader pins. */
@@ -433,6 +435,7 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
     uint32_t i = find(dc, k, chunk);
     struct dc_slot *s = i == NIL ? NULL : &dc->slots[i];
     int rc = 0;
+    bool evicted = false;
     if (s && s->state == SLOT_READY) {
         rc = -EEXIST;
     } else if (s) { /* FILLING */
@@ -447,7 +450,8 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
         rc = -ENOSPC;
     } else {
         s = &dc->slots[i];
-        if (s->state == SLOT_READY)
+        evicted = s->state == SLOT_READY;
+        if (evicted)
             COUNT(dc, evictions, 1);
         drop(dc, i); /* to FREE: out of the hash, counts adjusted */
         list_remove(dc, i);
@@ -463,7 +467,7 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
         s->lease_ms = now + dc->fill_lease_ms;
         bump(dc, s);
         *c = (struct disk_claim){ .slot = i, .seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE),
-                                  .key = *k, .chunk = chunk };
+                                  .key = *k, .chunk = chunk, .evicted = evicted };
     }
     unlock_index(dc);
     return rc;
@@ -585,7 +589,7 @@ ssize_t disk_cache_get(struct disk_cache *dc, const struct disk_key *k, uint64_t
                 continue;
             break; /* late or off: fetch it ourselves */
         }
-        if (n != -ENOENT)
+        if (n != -ENOENT && n != -EBADMSG)
             break;
         struct disk_claim c;
         int rc = disk_cache_claim(dc, k, chunk, &c);
@@ -637,6 +641,45 @@ size_t disk_cache_clear(struct disk_cache *dc, const struct disk_key *k)
     return n;
 }
 
+size_t disk_cache_clear_url(struct disk_cache *dc, const char *url)
+{
+    struct disk_key k;
+    if (disk_key_make(dc, &k, url, "", 0) || lock_index(dc))
+        return 0;
+    size_t n = 0;
+    for (uint32_t i = 0; i < dc->nslots; i++) {
+        struct dc_slot *s = &dc->slots[i];
+        if (s->state == SLOT_READY && s->key.url_hash == k.url_hash) {
+            drop(dc, i);
+            n++;
+        }
+    }
+    unlock_index(dc);
+    return n;
+}
+
+size_t disk_cache_each(struct disk_cache *dc, disk_each_fn fn, void *arg)
+{
+    enum { BATCH = 512 };
+    struct { struct disk_key key; uint64_t chunk, tick; uint32_t len; } copy[BATCH];
+    size_t total = 0;
+    for (uint32_t from = 0; from < dc->nslots; from += BATCH) {
+        size_t n = 0;
+        if (lock_index(dc))
+            return total;
+        for (uint32_t i = from; i < dc->nslots && i < from + BATCH; i++) {
+            const struct dc_slot *s = &dc->slots[i];
+            if (s->state == SLOT_READY)
+                copy[n++] = (typeof(copy[0])){ s->key, s->chunk, s->tick, s->len };
+        }
+        unlock_index(dc);
+        for (size_t j = 0; j < n; j++)
+            fn(arg, &copy[j].key, copy[j].chunk, copy[j].len, copy[j].tick);
+        total += n;
+    }
+    return total;
+}
+
 size_t disk_cache_sweep(struct disk_cache *dc)
 {
     if (lock_index(dc))
@@ -659,7 +702,9 @@ void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)
     st->slots = dc->nslots;
     st->chunk_size = dc->chunk_size;
     st->file_bytes = dc->h->index_size + dc->h->slab_size;
-#define LOAD(f) st->f = __atomic_load_n(&dc->c.f, __ATOMIC_RELAXED)
+#define LOAD(f)                                                                             \
+    (st->f = __atomic_load_n(&dc->c.f, __ATOMIC_RELAXED),                                   \
+     st->host.f = __atomic_load_n(&dc->h->total.f, __ATOMIC_RELAXED))
     LOAD(hits); LOAD(misses); LOAD(writes); LOAD(bytes_written); LOAD(evictions);
     LOAD(checksum_failures); LOAD(takeovers);
 #undef LOAD

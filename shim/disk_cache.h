@@ -60,6 +60,7 @@
 #ifndef REMOTEIO_DISK_CACHE_H
 #define REMOTEIO_DISK_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -78,6 +79,7 @@ struct disk_claim {
     uint32_t seq;
     struct disk_key key;
     uint64_t chunk;
+    bool evicted; /* a READY chunk (of any object) was reused for it */
 };
 
 struct disk_cache_stats {
@@ -86,13 +88,19 @@ struct disk_cache_stats {
     uint64_t slots, chunk_size;
     uint64_t used;       /* bytes of READY chunks, host-wide */
     uint64_t ready, filling, pinned; /* slots in those states now (host-wide) */
-    /* This handle's counters: */
+    /* This handle's counters, and every process's since the index was built: */
     uint64_t hits, misses, writes, bytes_written, evictions, checksum_failures, takeovers;
+    struct {
+        uint64_t hits, misses, writes, bytes_written, evictions, checksum_failures, takeovers;
+    } host;
 };
 
 /* Open (creating if need be) the cache in dir.  limit 0: the default (see above);
  * chunk_size: a multiple of 4096.  NULL (one log line) when the tier cannot be used. */
 struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chunk_size);
+/* Open an existing cache in dir in the layout it has, for the tools: never builds nor
+ * resizes it.  NULL (one log line) when there is none or it cannot be used. */
+struct disk_cache *disk_cache_attach(const char *dir);
 void disk_cache_close(struct disk_cache *dc);
 
 /* 0, or -ENOMEM (then k is all zero: such a key never hits and is never stored). */
@@ -100,7 +108,8 @@ int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *u
                   const char *validator, uint64_t size);
 
 /* A hit copies the chunk into buf (len >= its length) and returns its length.
- * Otherwise: -ENOENT (not there, or failed its check: counted), -EINPROGRESS (another
+ * Otherwise: -ENOENT (not there), -EBADMSG (it failed its check: counted, dropped; claim
+ * it like a chunk that is not there), -EINPROGRESS (another
  * live process is filling it: disk_cache_wait), -ENODEV (the tier stepped aside, or, for
  * this call only, its lock stayed busy for 2 s).  Every call below answers -ENODEV the
  * same way: the caller goes on from the network. */
@@ -138,6 +147,13 @@ ssize_t disk_cache_get(struct disk_cache *dc, const struct disk_key *k, uint64_t
 size_t disk_cache_retire_others(struct disk_cache *dc, const struct disk_key *k);
 /* Drop chunks of k (all of them when k is NULL).  Returns how many. */
 size_t disk_cache_clear(struct disk_cache *dc, const struct disk_key *k);
+/* Drop chunks of every version of url (as given to disk_key_make).  Returns how many. */
+size_t disk_cache_clear_url(struct disk_cache *dc, const char *url);
+/* Call fn for every READY chunk, from a copy of its slot taken under the lock (fn runs
+ * without it, and may call the functions above).  Returns how many. */
+typedef void (*disk_each_fn)(void *arg, const struct disk_key *k, uint64_t chunk,
+                             uint32_t len, uint64_t last_use);
+size_t disk_cache_each(struct disk_cache *dc, disk_each_fn fn, void *arg);
 /* Release pins of dead processes and FILLING slots of dead or late fillers, everywhere. */
 size_t disk_cache_sweep(struct disk_cache *dc);
 void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st);

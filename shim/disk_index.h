@@ -42,6 +42,10 @@ struct dc_slot {
     struct dc_pin pins[DC_PINS];
 };
 
+struct counters {
+    uint64_t hits, misses, writes, bytes_written, evictions, checksum_failures, takeovers;
+};
+
 struct dc_header {
     char magic[8];
     uint32_t format, header_size, slot_size, chunk_size, nslots, nbuckets;
@@ -56,12 +60,9 @@ struct dc_header {
     uint32_t sweep;
     uint32_t n_ready, n_filling;
     uint64_t used;
+    struct counters total; /* every process's counters since the index was built (atomics) */
 };
 _Static_assert(sizeof(struct dc_header) <= DC_HEADER_SIZE, "index header too large");
-
-struct counters {
-    uint64_t hits, misses, writes, bytes_written, evictions, checksum_failures, takeovers;
-};
 
 struct disk_cache {
     int dirfd, index_fd, slab_fd;

@@ -344,7 +344,8 @@ static int build_or_reuse(struct disk_cache *dc, uint64_t asked)
     return build(dc, limit, btrfs);
 }
 
-/* Another process has the index open: use its layout once it is built. */
+/* Another process has the index open (or, for disk_cache_attach, had it): use its
+ * layout once it is built. */
 static int adopt(struct disk_cache *dc)
 {
     uint64_t until = now_ms() + OPEN_WAIT_MS;
@@ -371,6 +372,21 @@ static int adopt(struct disk_cache *dc)
     return 0;
 }
 
+/* A handle on dir with its directory and files opened and checked (slab_fd < 0 when
+ * that failed, logged), or NULL. */
+static struct disk_cache *handle_new(const char *dir)
+{
+    struct disk_cache *dc = calloc(1, sizeof *dc);
+    if (!dc)
+        return NULL;
+    dc->dirfd = dc->index_fd = dc->slab_fd = -1;
+    snprintf(dc->dir, sizeof dc->dir, "%s", dir);
+    disk_cache_set_leases(dc, PIN_LEASE_MS, FILL_LEASE_MS);
+    if (open_dir(dc) == 0 && (dc->index_fd = open_file(dc, "index")) >= 0)
+        dc->slab_fd = open_file(dc, "slab");
+    return dc;
+}
+
 struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chunk_size)
 {
     if (!dir || !*dir || strlen(dir) >= PATH_MAX || chunk_size < 4096 || chunk_size % 4096 ||
@@ -378,15 +394,11 @@ struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chu
         log_warn("disk cache: bad directory or chunk size %u; going on without it", chunk_size);
         return NULL;
     }
-    struct disk_cache *dc = calloc(1, sizeof *dc);
+    struct disk_cache *dc = handle_new(dir);
     if (!dc)
         return NULL;
-    dc->dirfd = dc->index_fd = dc->slab_fd = -1;
-    snprintf(dc->dir, sizeof dc->dir, "%s", dir);
     dc->chunk_size = chunk_size;
-    disk_cache_set_leases(dc, PIN_LEASE_MS, FILL_LEASE_MS);
-    if (open_dir(dc) || (dc->index_fd = open_file(dc, "index")) < 0 ||
-        (dc->slab_fd = open_file(dc, "slab")) < 0)
+    if (dc->slab_fd < 0)
         goto fail;
     if (sys_ofd_lock(dc->index_fd, F_WRLCK) == 0) {
         if (build_or_reuse(dc, limit) || sys_ofd_lock(dc->index_fd, F_RDLCK) < 0)
@@ -394,6 +406,31 @@ struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chu
     } else if (adopt(dc)) {
         goto fail;
     }
+    return dc;
+fail:
+    disk_cache_close(dc);
+    return NULL;
+}
+
+struct disk_cache *disk_cache_attach(const char *dir)
+{
+    struct stat st;
+    char index[PATH_MAX + 8];
+    snprintf(index, sizeof index, "%s/index", dir ? dir : "");
+    if (!dir || !*dir || strlen(dir) >= PATH_MAX || sys_lstat(index, &st) < 0 ||
+        st.st_size < DC_HEADER_SIZE) {
+        log_warn("disk cache %s: there is no cache there", dir ? dir : "");
+        return NULL;
+    }
+    struct disk_cache *dc = handle_new(dir);
+    if (!dc)
+        return NULL;
+    struct dc_header h;
+    if (dc->slab_fd < 0 || sys_pread(dc->index_fd, &h, sizeof h, 0) != (ssize_t)sizeof h)
+        goto fail;
+    dc->chunk_size = h.chunk_size; /* checked by adopt's header_problem */
+    if (adopt(dc))
+        goto fail;
     return dc;
 fail:
     disk_cache_close(dc);

@@ -19,6 +19,7 @@
 #include "aws_creds.h"
 #include "cache.h"
 #include "crypto.h"
+#include "disk_tier.h"
 #include "header_cmd.h"
 #include "lifecycle.h"
 #include "log.h"
@@ -79,6 +80,7 @@ int shim_start_backend(void)
                     crypto_available(); /* libcrypto found now, inside the shim (logged once) */
                     break;
                 }
+            disk_tier_start(cache_chunk_size()); /* without it on a failure: logged */
             __atomic_store_n(&backend_state, 1, __ATOMIC_RELEASE);
             report_start();
         }

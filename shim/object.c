@@ -25,6 +25,7 @@
 #include "cache.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "disk_tier.h"
 #include "http.h"
 #include "log.h"
 #include "object.h"
@@ -49,6 +50,7 @@ struct object {
     char *path;                 /* virtual path, for messages and statistics */
     char *orig_url;             /* as mapped */
     struct http_meta meta;      /* size, validator, effective URL */
+    struct disk_key dkey;       /* its name in the disk tier (all zero: not stored) */
     struct map_options opt;
     struct object_stats stats;
     uint64_t ino;
@@ -83,9 +85,10 @@ static uint64_t hash_url(const char *s)
     return h ? h : 1;
 }
 
-/* The cache's fetch callback: its sink becomes HTTP's. */
-static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
-                        const struct cache_sink *sink, uint64_t deadline_ms, bool demand)
+/* What the disk tier does not hold comes from here: the sink becomes HTTP's. */
+static int object_fetch_network(struct cache_source *src, int64_t offset, int64_t len,
+                                const struct cache_sink *sink, uint64_t deadline_ms,
+                                bool demand)
 {
     struct object *o = from_source(src);
     if (atomic_load_explicit(&o->stale, memory_order_relaxed))
@@ -109,6 +112,15 @@ static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
                   "fail with ESTALE (reopen the file to read the new version)", o->path, shown);
     }
     return rc;
+}
+
+/* The cache's fetch callback: the disk tier first (when there is one), then the network.
+ * The opened version's chunks on disk are served even once the object changed. */
+static int object_fetch(struct cache_source *src, int64_t offset, int64_t len,
+                        const struct cache_sink *sink, uint64_t deadline_ms, bool demand)
+{
+    return disk_tier_fetch(&from_source(src)->dkey, src, offset, len, sink, deadline_ms, demand,
+                           object_fetch_network);
 }
 
 /* The record of o's path, made on first use.  Called with registry_lock held. */
@@ -221,6 +233,7 @@ static struct object *object_new(const char *path, const char *url,
     o->src.size = o->meta.size;
     o->src.stats = &o->stats;
     o->src.fetch = object_fetch;
+    disk_tier_key(&o->dkey, url, o->meta.etag, o->meta.last_modified, o->meta.size);
     o->ino = hash_url(url);
     atomic_init(&o->refs, 1);
     return o;
@@ -287,6 +300,8 @@ struct object *object_open(const char *path, const char *url, const struct map_o
     http_meta_free(&meta);
     if (!o)
         errno = ENOMEM;
+    else
+        disk_tier_opened(&o->dkey); /* a version just confirmed: older ones go first */
     return o;
 }
 

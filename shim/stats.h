@@ -24,7 +24,12 @@
     X(peak_inflight, MAX, "most requests in flight at once")                            \
     X(stream_requests_peak, MAX, "most readahead requests one stream kept in flight")   \
     X(retries, SUM, "requests tried again")                                             \
-    X(errors, SUM, "reads that failed")
+    X(errors, SUM, "reads that failed")                                                 \
+    X(disk_hits, SUM, "chunks the disk cache served")                                   \
+    X(disk_misses, SUM, "chunks the disk cache did not hold (fetched or waited for)")   \
+    X(disk_bytes_written, SUM, "bytes stored in the disk cache")                        \
+    X(disk_evictions, SUM, "disk cache chunks reused to store this object's")           \
+    X(disk_checksum_failures, SUM, "disk cache chunks that failed their checksum")
 
 struct object_stats {
 #define STATS_FIELD(name, how, meaning) atomic_uint_fast64_t name;

@@ -9,7 +9,8 @@
 #                        memory and disk cache tiers, header commands
 #   (AWS credentials: their types at 0, the sources at 1-3, the chain at 4, the cache of
 #   credentials and its refresh thread at 5)
-#   3  the connection pool, the readahead workers, the signer, http.h's types
+#   3  the connection pool, the readahead workers, the signer, http.h's types, the disk
+#      tier under the memory cache
 #   4  response checks, S3 addressing and signing   5  the direct exchange
 #   6  HTTP operations (http.c)
 #   7  objects   8  open virtual files   9  shim.h (what hooks share)
@@ -25,7 +26,7 @@ declare -A level=(
     [config]=2 [libcurl]=2 [crypto]=2 [fdtable]=2 [cache]=2 [disk_cache]=2
     [aws_creds.h]=0 [aws_ini]=0 [aws_creds_json]=1 [aws_creds_process]=2 [aws_creds_http]=3
     [aws_creds_chain]=4 [aws_creds]=5
-    [header_cmd]=2
+    [header_cmd]=2 [disk_tier]=3
     [pool]=3 [prefetch]=3 [sigv4]=3 [http.h]=3
     [s3]=4
     [http_response]=4

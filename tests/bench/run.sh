@@ -28,7 +28,8 @@
 #   BENCH_SIZE=BYTES     size of the sequential file (default 1G; quick 256M)
 #   BENCH_RUNTIME=SECS   fio runtime per random row (default 10; quick 3)
 #   BENCH_PROFILES=...   subset of "lan s3 slow"
-#   BENCH_WORKLOADS=...  subset of "seq rand mixed streams convert rss local"
+#   BENCH_WORKLOADS=...  subset of "seq rand mixed streams convert rss local", and
+#                        "disk" (tests/bench/disk-cache.sh; not in the default list)
 #   BENCH_REPEAT=N       seq and streams rows: runs of each side, median reported
 #                        (default 3; quick 1).  Origin columns and stats: last run
 set -u
@@ -581,6 +582,10 @@ for w in seq rand mixed streams convert; do
 done
 has rss && { p=lan; [[ " $PROFILES " == *" lan "* ]] || p=${PROFILES%% *}; log "rss / $p"; bench_rss $p; }
 has local && { log "local"; bench_local; }
+# disk: the disk cache's figures (tests/bench/disk-cache.sh: warm and cold dd, warm random
+# IOPS, RSS), one detail line each.
+has disk && { log "disk"; while read -r line; do DETAILS+=("disk: $line"); done \
+    < <(BENCH_SIZE=$SEQ_SIZE "$HERE/disk-cache.sh"); }
 
 {
     echo "# remoteio benchmark"

@@ -4,7 +4,21 @@
 #ifndef REMOTEIO_TESTS_AWS_CREDS_STUBS_H
 #define REMOTEIO_TESTS_AWS_CREDS_STUBS_H
 
+#include <spawn.h>
 #include <stdbool.h>
+#include <unistd.h>
+
+#include "real.h"
+
+/* No hooks here: libc's own functions are the real ones (real_resolve refuses a symbol
+ * that is the program's own definition, which libc's are in a program that links them). */
+__attribute__((constructor)) static void stub_real_table(void)
+{
+    real.read = read;
+    real.close = close;
+    real.posix_spawnp = posix_spawnp;
+    real.posix_spawn_file_actions_adddup2 = posix_spawn_file_actions_adddup2;
+}
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
 __thread int shim_cancel_state __attribute__((tls_model("initial-exec")));

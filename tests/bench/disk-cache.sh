@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# tests/bench/disk-cache.sh: the disk cache's figures (not part of the suite), against an
+# nginx on loopback with no delay:
+#   warm     sequential dd bs=1M of a file every chunk of which is in the disk cache (a new
+#            process: its memory cache is empty) vs dd of the same local file; page cache
+#            warm for both
+#   random   fio randread 4k, 8 threads, 5 s, on the warm disk cache vs the local file
+#   cold     the first read with the disk cache on (an empty one) vs off
+#   rss      peak RSS of that dd reading from a disk cache of BENCH_DISK (2G) vs the
+#            memory cache (REMOTEIO_CACHE_SIZE, 256M) + 32 MiB
+# Each dd figure is the median of BENCH_REPEAT (3) runs that interleave the sides.
+# BENCH_SIZE (1G) is the file's size.  Prints one line per figure.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib.sh"
+require dd python3
+SIZE=${BENCH_SIZE:-1073741824}
+DISK=${BENCH_DISK:-2G}
+REPEAT=${BENCH_REPEAT:-3}
+W=$T/www
+mkdir -p "$W"
+head -c "$SIZE" /dev/urandom >"$W/big"
+cat "$W/big" >/dev/null
+start_nginx "$W"
+export REMOTEIO_MAP="/r/=$ORIGIN/" REMOTEIO_DISK_CACHE_SIZE=$DISK
+unset REMOTEIO_CACHE_DIR
+
+# mbps CMD...: MB/s of CMD reading SIZE bytes
+mbps() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    "$@" >/dev/null 2>"$T/err" || { echo "# failed: $* $(head -3 "$T/err")" >&2; echo 0; return; }
+    t1=$(date +%s.%N)
+    awk -v s="$SIZE" -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f\n", s / (b - a) / 1e6 }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+shimmed() { env LD_PRELOAD="$SHIM" "$@"; }
+
+local_dd=() warm_dd=() cold_on=() cold_off=()
+for round in $(seq "$REPEAT"); do
+    rm -rf "$T/cache"
+    cold_off+=("$(mbps shimmed dd if=/r/big of=/dev/null bs=1M)")
+    cold_on+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
+    warm_dd+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
+    local_dd+=("$(mbps dd if="$W/big" of=/dev/null bs=1M)")
+done
+l=$(printf '%s\n' "${local_dd[@]}" | median)
+w=$(printf '%s\n' "${warm_dd[@]}" | median)
+on=$(printf '%s\n' "${cold_on[@]}" | median)
+off=$(printf '%s\n' "${cold_off[@]}" | median)
+echo "warm sequential dd bs=1M, $SIZE bytes: disk cache $w MB/s, local file $l MB/s: $(awk -v a="$w" -v b="$l" 'BEGIN { printf "%.2f", a / b }')x (runs: ${warm_dd[*]} / ${local_dd[*]})"
+echo "cold sequential dd bs=1M: disk cache on $on MB/s, off $off MB/s: $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }')x (runs: ${cold_on[*]} / ${cold_off[*]})"
+
+if command -v fio >/dev/null; then
+    iops() {
+        "$@" --name=r --readonly --rw=randread --bs=4k --ioengine=psync --numjobs=8 \
+            --group_reporting --runtime=5 --time_based --size="$SIZE" --output-format=terse \
+            2>"$T/err" | awk -F';' '{ print $8 }'
+    }
+    wi=$(iops shimmed env REMOTEIO_CACHE_DIR="$T/cache" fio --filename=/r/big)
+    li=$(iops fio --filename="$W/big")
+    echo "warm random 4k, 8 threads, 5 s: disk cache $wi IOPS, local file $li IOPS: $(awk -v a="$wi" -v b="$li" 'BEGIN { printf "%.2f", a / (b ? b : 1) }')x"
+fi
+
+if [ -x /usr/bin/time ]; then
+    /usr/bin/time -o "$T/rss" -f '%M' env LD_PRELOAD="$SHIM" REMOTEIO_CACHE_DIR="$T/cache" \
+        dd if=/r/big of=/dev/null bs=1M 2>/dev/null
+    kib=$(tail -1 "$T/rss")
+    bound=$(( (256 + 32) * 1024 ))
+    echo "rss: dd of $SIZE bytes from a $DISK disk cache, 256M memory cache: peak $((kib / 1024)) MiB (bound $((bound / 1024)) MiB: $([ "$kib" -le $bound ] && echo within || echo OVER))"
+fi
