@@ -226,7 +226,10 @@ static void knob_format(const struct knob *k, const void *field, char *buf, size
         v = 0;
         for (const char *p = str; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "")
             v++;
-        snprintf(buf, cap, v ? "%llu" : "", (unsigned long long)v);
+        if (v)
+            snprintf(buf, cap, "%llu", (unsigned long long)v);
+        else if (cap)
+            buf[0] = '\0';
         return;
     case KIND_PATH:
     case KIND_STRING:
@@ -351,7 +354,7 @@ static int add_mapping(struct config *c, const char *virt, const char *url,
         why = "mapping '/' would make every file remote";
     else
         why = url_problem(url);
-    bool prefix = virt[strlen(virt) - 1] == '/';
+    bool prefix = *virt && virt[strlen(virt) - 1] == '/';
     if (!why && url_is_s3(url) && !prefix && !strchr(url + 5, '/'))
         why = "an s3:// file mapping needs a key (s3://BUCKET/KEY)";
     if (!why && (opt_set & 1u << MAP_OPT_endpoint) && opt->endpoint &&

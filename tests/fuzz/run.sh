@@ -9,7 +9,7 @@ mkdir -p build-fuzz
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Ishim -std=gnu11"
 for t in config http request; do
     case $t in
-        config) src="shim/config.c shim/parse.c shim/path.c shim/log.c shim/url.c";;
+        config) src="shim/config.c shim/parse.c shim/path.c shim/log.c shim/url.c shim/http_request.c";;
         http) src="shim/http_parse.c";;
         request) src="shim/http_request.c";;
     esac
