@@ -37,7 +37,7 @@ UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
 # The AWS credential chain and what it needs beyond UNIT_OBJ: linked by its unit test and
 # its probe, which stand in for the shim's lifecycle (tests/c/aws-creds-stubs.h).
 AWS_CREDS_OBJ := $(patsubst %,$(BUILD)/obj/%.o,aws_ini aws_creds aws_creds_chain aws_creds_json \
-                   aws_creds_process aws_creds_http libcurl fdtable)
+                   aws_creds_process aws_creds_http child_env libcurl fdtable)
 
 all: $(BUILD)/libremoteio.so $(BUILD)/remoteio $(BUILD)/remoteio-cache
 

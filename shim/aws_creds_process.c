@@ -15,6 +15,7 @@
 
 #include "aws_creds_json.h"
 #include "aws_creds_process.h"
+#include "child_env.h"
 #include "clock.h"
 #include "real.h"
 
@@ -84,71 +85,6 @@ int aws_command_split(const char *cmd, char *buf, char **argv, size_t maxargs, c
         return -1;
     }
     return (int)argc;
-}
-
-/* Is this LD_PRELOAD entry the shim itself? */
-static bool is_shim(const char *entry, size_t n, const char *self)
-{
-    if (self && strlen(self) == n && memcmp(entry, self, n) == 0)
-        return true;
-    const char *base = entry;
-    for (size_t i = 0; i < n; i++)
-        if (entry[i] == '/')
-            base = entry + i + 1;
-    size_t bn = n - (size_t)(base - entry);
-    return bn >= 14 && memcmp(base, "libremoteio.so", 14) == 0;
-}
-
-/* The environment for the child: ours, with the shim taken out of LD_PRELOAD.  *preload
- * is the new LD_PRELOAD entry (malloc'd) or NULL; both are freed by the caller. */
-static char **child_environment(char **preload)
-{
-    *preload = NULL;
-    size_t n = 0;
-    while (environ && environ[n])
-        n++;
-    char **env = malloc((n + 1) * sizeof *env);
-    if (!env)
-        return NULL;
-    Dl_info info;
-    const char *self = dladdr((void *)aws_credential_process, &info) && info.dli_fname
-                           ? info.dli_fname : NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *e = environ[i];
-        if (strncmp(e, "LD_PRELOAD=", 11) != 0) {
-            env[k++] = environ[i];
-            continue;
-        }
-        const char *v = e + 11;
-        char *kept = malloc(strlen(e) + 1);
-        if (!kept) {
-            free(env);
-            return NULL;
-        }
-        strcpy(kept, "LD_PRELOAD=");
-        char *o = kept + 11;
-        while (*v) {
-            size_t len = strcspn(v, ": ");
-            if (len && !is_shim(v, len, self)) {
-                if (o > kept + 11)
-                    *o++ = ':';
-                memcpy(o, v, len);
-                o += len;
-            }
-            v += len;
-            v += *v != '\0';
-        }
-        *o = '\0';
-        if (o > kept + 11 && !*preload) {
-            *preload = kept;
-            env[k++] = kept;
-        } else {
-            free(kept);
-        }
-    }
-    env[k] = NULL;
-    return env;
 }
 
 static int spawn(char **argv, int out_fd, pid_t *pid)

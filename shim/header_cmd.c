@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child_env.h"
 #include "clock.h"
 #include "header_cmd.h"
 #include "http_request.h"
@@ -36,23 +37,6 @@ static struct command {
     bool running;
 } commands[COMMANDS_MAX];
 static size_t ncommands;
-
-/* The environment without LD_PRELOAD (malloc'd array of environ's strings). */
-static char **child_environment(void)
-{
-    size_t n = 0;
-    while (environ && environ[n])
-        n++;
-    char **env = malloc((n + 1) * sizeof *env);
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0)
-            env[k++] = environ[i];
-    env[k] = NULL;
-    return env;
-}
 
 /* Reads the child's stdout from fd until EOF, OUTPUT_MAX or the deadline. */
 static ssize_t read_output(int fd, char *buf, uint64_t deadline_ms)
@@ -119,7 +103,8 @@ static int run(const char *cmd, uint64_t timeout_ms, char **lines)
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0)
         return -EIO;
-    char **env = child_environment();
+    char *preload;
+    char **env = child_environment(&preload);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -128,6 +113,7 @@ static int run(const char *cmd, uint64_t timeout_ms, char **lines)
     pid_t pid = -1;
     int rc = env ? REAL(posix_spawn)(&pid, "/bin/sh", &fa, NULL, argv, env) : ENOMEM;
     posix_spawn_file_actions_destroy(&fa);
+    free(preload);
     free(env);
     syscall(SYS_close, fds[1]);
     char *out = rc == 0 ? malloc(OUTPUT_MAX + 1) : NULL;
