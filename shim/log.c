@@ -46,8 +46,9 @@ static void log_vwrite(enum log_level level, const char *fmt, va_list ap)
         m = 0;
     size_t len = (size_t)n + (size_t)m;
     if (len > sizeof line - 2) {
-        /* Cut at a blank, so that no URL is cut before its '@' and taken for a host. */
-        len = sizeof line - 2;
+        /* Cut at a blank, so that no URL is cut before its '@' and taken for a host;
+         * room is left for the "..." and the newline. */
+        len = sizeof line - 5;
         while (len > (size_t)n && line[len - 1] != ' ')
             len--;
         memcpy(line + len, "...", 3);

@@ -3,7 +3,9 @@
  * failed". */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "unit.h"
 #include "url.h"
 
@@ -74,10 +76,38 @@ static void test_authority(void)
     CHECK(!url_authority_parses("http://h:x/"), "a port that is no number");
 }
 
+/* An over-long log line is cut at a blank and ends "...\n" within the line buffer,
+ * wherever the blank falls (a blank just before the cut once wrote past it). */
+static void test_long_lines(void)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return;
+    int old = log_file_descriptor();
+    log_set_descriptor(fds[1]);
+    int bad = 0;
+    for (int blank = 990; blank < 1040; blank++) {
+        char msg[2000];
+        memset(msg, 'x', sizeof msg - 1);
+        msg[sizeof msg - 1] = '\0';
+        msg[blank] = ' ';
+        log_msg(LOG_ERROR, "%s", msg);
+        char out[4096];
+        ssize_t n = read(fds[0], out, sizeof out);
+        if (n <= 0 || n > 1024 || out[n - 1] != '\n' || n < 4 || memcmp(out + n - 4, "...\n", 4))
+            bad++;
+    }
+    log_set_descriptor(old);
+    close(fds[0]);
+    close(fds[1]);
+    CHECK(bad == 0, "%d of 50 over-long lines not cut to at most 1024 bytes ending \"...\"", bad);
+}
+
 int main(void)
 {
     test_display();
     test_text();
+    test_long_lines();
     test_authority();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
