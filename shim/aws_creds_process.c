@@ -96,46 +96,16 @@ static int spawn(char **argv, int out_fd, pid_t *pid)
     if (!env)
         return ENOMEM;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
+    child_spawnattr(&attr);
     REAL(posix_spawn_file_actions_adddup2)(&fa, out_fd, 1);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none); /* the shim's threads block every signal */
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     int err = REAL(posix_spawnp)(pid, argv[0], &fa, &attr, argv, env);
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     free(preload);
     free(env);
     return err;
-}
-
-/* The child's exit, waited for until deadline (then killed): 1 exited with status *st,
- * 0 reaped by someone else (the program's SIGCHLD handler, or SIGCHLD ignored), -1
- * killed at the deadline. */
-static int reap(pid_t pid, uint64_t deadline, int *st)
-{
-    for (;;) {
-        pid_t r = waitpid(pid, st, WNOHANG);
-        if (r == pid)
-            return 1;
-        if (r < 0 && errno == ECHILD)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return 0;
-        if (now_ms() >= deadline) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, st, 0) < 0 && errno == EINTR)
-                ;
-            return -1;
-        }
-        struct timespec ts = { 0, 5 * 1000000 };
-        nanosleep(&ts, NULL);
-    }
 }
 
 /* Reads the child's output until end of file, the child's exit, or deadline: the
@@ -224,14 +194,14 @@ int aws_credential_process(const char *cmd, uint64_t timeout_ms, struct aws_cred
     long n = read_output(fds[0], pid, deadline, buf, OUTPUT_MAX, &st, &reaped, &failure);
     if (n < 0) {
         kill(pid, SIGKILL);
-        reap(pid, now_ms(), &st);
+        child_reap(pid, now_ms(), &st);
         snprintf(why, whylen, "%s %s%s", argv[0], failure,
                  strcmp(failure, "timed out") == 0 ? " (killed)" : "");
         explicit_bzero(buf, OUTPUT_MAX);
         goto done;
     }
     if (reaped == -2)
-        reaped = reap(pid, deadline, &st);
+        reaped = child_reap(pid, deadline, &st);
     if (reaped < 0) {
         snprintf(why, whylen, "%s did not exit before the deadline (killed)", argv[0]);
     } else if (reaped == 1 && WIFSIGNALED(st)) {

@@ -1,13 +1,21 @@
-/* child_env.c: the environment a command of the shim's own runs with (credential_process,
- * header_command): ours, with the shim taken out of LD_PRELOAD, so the child neither
- * interposes nor recurses, while the user's other preloads stay.  No state, no lock. */
+/* child_env.c: how the shim runs a command of its own (credential_process,
+ * header_command): the environment (ours, with the shim taken out of LD_PRELOAD, so the
+ * child neither interposes nor recurses, while the user's other preloads stay), the spawn
+ * attributes (no signal blocked, default dispositions, a process group of its own) and a
+ * bounded wait for its exit.  No state, no lock. */
 #include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "child_env.h"
+#include "clock.h"
 
 /* Is this LD_PRELOAD entry the shim itself? */
 static bool is_shim(const char *entry, size_t n, const char *self)
@@ -70,4 +78,37 @@ char **child_environment(char **preload)
     }
     env[k] = NULL;
     return env;
+}
+
+void child_spawnattr(posix_spawnattr_t *attr)
+{
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_init(attr);
+    posix_spawnattr_setsigmask(attr, &none); /* the shim's threads block every signal */
+    posix_spawnattr_setsigdefault(attr, &all);
+    posix_spawnattr_setpgroup(attr, 0);
+    posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                       POSIX_SPAWN_SETPGROUP);
+}
+
+int child_reap(pid_t pid, uint64_t deadline_ms, int *st)
+{
+    for (;;) {
+        pid_t r = waitpid(pid, st, WNOHANG);
+        if (r == pid)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return 0; /* ECHILD: reaped by the program's SIGCHLD handler, or ignored */
+        if (now_ms() >= deadline_ms) {
+            kill(-pid, SIGKILL); /* its group: what it started goes too */
+            kill(pid, SIGKILL);
+            while (waitpid(pid, st, 0) < 0 && errno == EINTR)
+                ;
+            return -1;
+        }
+        struct timespec ts = { 0, 5 * 1000000 };
+        nanosleep(&ts, NULL);
+    }
 }

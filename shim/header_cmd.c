@@ -34,6 +34,7 @@ static struct command {
     const char *cmd;     /* the configuration's string (lives as long as the process) */
     char *lines;         /* NULL until a run succeeded */
     uint64_t made_ms;
+    uint64_t retry_ms;   /* a renewal failed: the old lines serve until then */
     bool running;
 } commands[COMMANDS_MAX];
 static size_t ncommands;
@@ -106,26 +107,27 @@ static int run(const char *cmd, uint64_t timeout_ms, char **lines)
     char *preload;
     char **env = child_environment(&preload);
     posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
+    child_spawnattr(&attr);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     REAL(posix_spawn_file_actions_adddup2)(&fa, fds[1], 1);
     char *argv[] = { "sh", "-c", (char *)cmd, NULL };
     pid_t pid = -1;
-    int rc = env ? REAL(posix_spawn)(&pid, "/bin/sh", &fa, NULL, argv, env) : ENOMEM;
+    uint64_t deadline_ms = now_ms() + timeout_ms;
+    int rc = env ? REAL(posix_spawn)(&pid, "/bin/sh", &fa, &attr, argv, env) : ENOMEM;
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     free(preload);
     free(env);
     syscall(SYS_close, fds[1]);
     char *out = rc == 0 ? malloc(OUTPUT_MAX + 1) : NULL;
-    ssize_t n = out ? read_output(fds[0], out, now_ms() + timeout_ms) : -ENOMEM;
+    ssize_t n = out ? read_output(fds[0], out, deadline_ms) : -ENOMEM;
     syscall(SYS_close, fds[0]);
     int status = 0;
-    if (rc == 0) {
-        if (n < 0)
-            kill(pid, SIGKILL);
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
+    /* A command that closed its output and runs on is killed at the deadline too. */
+    if (rc == 0 && child_reap(pid, n < 0 ? now_ms() : deadline_ms, &status) < 0 && n >= 0)
+        n = -ETIMEDOUT;
     const char *why = rc != 0 ? "could not be started"
                       : n == -ETIMEDOUT ? "did not finish within the mapping's timeout"
                       : n == -E2BIG ? "printed over 16 KiB"
@@ -169,7 +171,9 @@ int header_cmd_lines(const char *cmd, uint64_t renew_ms, uint64_t timeout_ms, ch
         return -EIO;
     }
     for (;;) {
-        bool stale = !c->lines || (renew_ms && now_ms() - c->made_ms >= renew_ms / 4 * 3);
+        uint64_t now = now_ms();
+        bool stale = !c->lines || (renew_ms && now - c->made_ms >= renew_ms / 4 * 3 &&
+                                   now >= c->retry_ms);
         if (!stale || (c->running && c->lines))
             break; /* fresh, or another request renews them: the old ones serve */
         if (!c->running) {
@@ -186,6 +190,9 @@ int header_cmd_lines(const char *cmd, uint64_t renew_ms, uint64_t timeout_ms, ch
                 }
                 c->lines = lines;
                 c->made_ms = now_ms();
+            } else if (c->lines) { /* not once per request while the command fails */
+                uint64_t wait = renew_ms / 8;
+                c->retry_ms = now_ms() + (wait < 1000 ? 1000 : wait > 30000 ? 30000 : wait);
             }
             pthread_cond_broadcast(&cmd_cond);
             if (rc < 0 && !c->lines) {

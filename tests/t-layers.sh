@@ -21,8 +21,8 @@
 cd "$TOP"
 declare -A level=(
     [clock]=0 [parse]=0 [path]=0 [url]=0 [http_parse]=0 [http_request]=0 [readahead]=0
-    [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0 [child_env]=0
-    [log]=1
+    [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0
+    [log]=1 [child_env]=1
     [config]=2 [libcurl]=2 [crypto]=2 [fdtable]=2 [cache]=2 [disk_cache]=2
     [aws_creds.h]=0 [aws_ini]=0 [aws_creds_json]=1 [aws_creds_process]=2 [aws_creds_http]=3
     [aws_creds_chain]=4 [aws_creds]=5
