@@ -718,3 +718,10 @@ void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)
         st->pinned += pinned(&dc->slots[i], now);
     unlock_index(dc);
 }
+
+void disk_cache_place_descriptors(struct disk_cache *dc, int (*place)(int fd))
+{
+    dc->dirfd = place(dc->dirfd);
+    dc->index_fd = place(dc->index_fd); /* its OFD lock stays with the open file */
+    dc->slab_fd = place(dc->slab_fd);
+}

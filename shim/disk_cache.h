@@ -102,6 +102,10 @@ struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chu
  * resizes it.  NULL (one log line) when there is none or it cannot be used. */
 struct disk_cache *disk_cache_attach(const char *dir);
 void disk_cache_close(struct disk_cache *dc);
+/* Hands each descriptor the tier holds to place(fd), which returns the number it lives
+ * at from then on (the shim moves them among its own, high and close-on-exec, so that a
+ * program closing or reusing low numbers cannot take them). */
+void disk_cache_place_descriptors(struct disk_cache *dc, int (*place)(int fd));
 
 /* 0, or -ENOMEM (then k is all zero: such a key never hits and is never stored). */
 int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *url,

@@ -1,14 +1,27 @@
 /* disk_tier.c: see disk_tier.h.  The handle is written once at start-up and read without
  * a lock afterwards (an acquire load); a fetch's plan lives on its own thread. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "disk_tier.h"
+#include "fdtable.h"
 #include "log.h"
 
 static struct disk_cache *tier;
+
+/* One of the tier's descriptors among the shim's own: high, close-on-exec, protected. */
+static int place_descriptor(int fd)
+{
+    fd = fdtable_move_high(fd, true);
+    syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC); /* also where it could not move */
+    fdtable_mark_internal(fd);
+    return fd;
+}
 
 void disk_tier_start(uint64_t chunk_size)
 {
@@ -19,6 +32,7 @@ void disk_tier_start(uint64_t chunk_size)
                                             (uint32_t)chunk_size);
     if (!dc)
         return;
+    disk_cache_place_descriptors(dc, place_descriptor);
     struct disk_cache_stats st;
     disk_cache_stats(dc, &st);
     log_info("disk cache %s: %llu bytes in %llu chunks, %llu bytes of them in use",

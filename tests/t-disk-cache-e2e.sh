@@ -379,6 +379,35 @@ tools() {
     stop_sampler "prefetch of 4x the limit" "$T/du.t" 1
 }
 
+# (j) the tier's descriptors are the shim's own: high, close-on-exec, and a program that
+# closes every low descriptor after a read neither takes them nor breaks the cache.
+own_fds() {
+    export REMOTEIO_CACHE_DIR=$T/cj
+    local out
+    out=$(s "$PY" -c '
+import os, fcntl, sys
+fd = os.open("/r/d1", os.O_RDONLY)
+n = len(os.read(fd, 1 << 20))
+os.close(fd)
+cache = os.environ["REMOTEIO_CACHE_DIR"]
+mine = []
+for name in os.listdir("/proc/self/fd"):
+    try:
+        target = os.readlink("/proc/self/fd/" + name)
+    except OSError:
+        continue
+    if target.startswith(cache):
+        mine.append((int(name), fcntl.fcntl(int(name), fcntl.F_GETFD) & fcntl.FD_CLOEXEC))
+os.closerange(3, 64)
+fd = os.open("/r/d1", os.O_RDONLY)
+m = len(os.read(fd, 1 << 20))
+print(n, m, len(mine), sum(1 for f, c in mine if f >= 64 and c))
+' 2>"$T/err.j")
+    [ "$out" = "1048576 1048576 3 3" ] &&
+        ok "the disk tier holds 3 descriptors, all high and close-on-exec; reads go on after closerange(3, 64)" ||
+        fail "own descriptors" "got '$out' (bytes, bytes again, tier fds, high+cloexec): $(head -3 "$T/err.j")"
+}
+
 scenario "seed" seed
 scenario "second-run" second_run
 scenario "shared" shared
@@ -388,5 +417,6 @@ scenario "small-fs" small_fs
 scenario "replaced" replaced
 scenario "open-dir" open_dir
 scenario "tools" tools
+scenario "own-fds" own_fds
 scenario "origin-gone" origin_gone
 finish
