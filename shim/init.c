@@ -58,7 +58,8 @@ void shim_set_exiting(void)
 /* Registered after libcurl (and its TLS library) registered theirs, so it runs first. */
 static void stop_readahead_at_exit(void)
 {
-    prefetch_stop(100);
+    if (shim_owns_state()) /* a vfork child that calls exit() leaves its parent's alone */
+        prefetch_stop(100);
 }
 
 int shim_start_backend(void)

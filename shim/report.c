@@ -45,9 +45,11 @@ static void write_lines(bool at_exit)
             object_print_stats(stderr_copy, at_exit);
         return;
     }
+    /* O_NONBLOCK: a FIFO nobody reads fails at once instead of holding the lock for ever. */
     int fd = (int)syscall(SYS_openat, AT_FDCWD, config.stats,
-                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+                          O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
     if (fd >= 0) {
+        syscall(SYS_fcntl, fd, F_SETFL, O_APPEND);
         object_print_stats(fd, at_exit);
         syscall(SYS_close, fd);
     }
@@ -107,7 +109,7 @@ void report_file_closed(void)
 
 void report_at_exit(void)
 {
-    if (!config.stats)
+    if (!config.stats || !shim_owns_state()) /* a vfork child's exit is not ours */
         return;
     int saved = errno;
     pthread_mutex_lock(&report_lock);

@@ -40,6 +40,16 @@ static struct kept_key {
     uint8_t key[SHA256_LEN];
 } kept[KEYS_KEPT];
 static unsigned kept_next;
+static bool wipe_registered;
+
+/* At exit the signing keys go with the credentials they came from (aws_creds.c). */
+static void wipe_kept_keys(void)
+{
+    if (pthread_mutex_trylock(&s3_lock) != 0)
+        return; /* a thread is inside: never wait at exit */
+    explicit_bzero(kept, sizeof kept);
+    pthread_mutex_unlock(&s3_lock);
+}
 
 static bool region_ok(const char *r)
 {
@@ -206,6 +216,8 @@ static int signing_key(const struct aws_credentials *cr, const char *date, const
     if (rc < 0)
         return rc;
     pthread_mutex_lock(&s3_lock);
+    if (!wipe_registered)
+        wipe_registered = atexit(wipe_kept_keys) == 0;
     struct kept_key *k = &kept[kept_next++ % KEYS_KEPT];
     snprintf(k->access_key_id, sizeof k->access_key_id, "%s", cr->access_key_id);
     memcpy(k->secret_hash, sh, sizeof sh);
