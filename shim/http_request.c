@@ -217,6 +217,13 @@ int http_request_add(struct http_request *rq, const char *fmt, ...)
         free(line);
         return -EINVAL;
     }
+    /* An Authorization header the mapping or the signer sets replaces the one built from
+     * the URL's userinfo, as libcurl lets a custom header replace its own: one is sent. */
+    if (rq->authorization && strncasecmp(line, "Authorization:", 14) == 0) {
+        explicit_bzero(rq->authorization, strlen(rq->authorization));
+        free(rq->authorization);
+        rq->authorization = NULL;
+    }
     rq->headers[rq->nheaders++] = line;
     return 0;
 }

@@ -81,6 +81,17 @@ static void test_format(void)
     free(out);
     http_request_free(&rq);
 
+    /* A mapping's Authorization header replaces the userinfo's: one is sent, the mapping's. */
+    CHECK(http_request_init(&rq, "GET", "http://u:p@h/") == 0 &&
+              http_request_add(&rq, "authorization: Bearer t") == 0 &&
+              http_request_format(&rq, "ua", &out, &len) == 0,
+          "userinfo plus an Authorization header");
+    CHECK(strstr(out, "Basic") == NULL && strstr(out, "\r\nauthorization: Bearer t\r\n") &&
+              strstr(strstr(out, "uthorization:") + 1, "uthorization:") == NULL,
+          "one Authorization header, the mapping's:\n%s", out);
+    free(out);
+    http_request_free(&rq);
+
     /* A head over the bound fails cleanly, whatever made it long. */
     size_t big = HTTP_REQUEST_HEAD_MAX;
     char *path = malloc(big + 16);
