@@ -533,6 +533,10 @@ static void write_all(int fd, const char *s, size_t len)
 
 void object_print_stats(int fd, bool at_exit)
 {
+    /* The lines are made under the registry lock and written after it is released: a
+     * slow reader of the stats descriptor must not hold up every open and close. */
+    char *text = NULL;
+    size_t used = 0, room = 0;
     pthread_mutex_lock(&registry_lock);
     for (struct object *o = registry; o; o = o->next)
         record_of(o); /* every live path gets a line */
@@ -552,9 +556,23 @@ void object_print_stats(int fd, bool at_exit)
         }
         char line[2048];
         size_t n = stats_format(line, sizeof line, r->path, r->url, size, &t);
-        write_all(fd, line, n);
+        if (used + n > room) {
+            size_t want = room ? room * 2 : 4096;
+            while (want < used + n)
+                want *= 2;
+            char *grown = realloc(text, want);
+            if (!grown)
+                break; /* the lines made so far are still written */
+            text = grown;
+            room = want;
+        }
+        memcpy(text + used, line, n);
+        used += n;
     }
     pthread_mutex_unlock(&registry_lock);
+    if (used)
+        write_all(fd, text, used);
+    free(text);
 }
 
 void object_atfork_prepare(void)

@@ -133,6 +133,37 @@ else
     echo "# fio is not installed: its case is skipped"
 fi
 
+# A stats reader that stops reading holds up the interval thread's write, and nothing
+# else: opens and closes of virtual files go on (they once waited for the write, which
+# held the lock every open takes).  One file stays open, so that no close is the last one
+# (which writes the lines itself, as a program's own write to stderr would).  100 paths make 100 lines a tick, so the pipe to
+# stderr, which the parent reads only at the end, is full within a few ticks.
+for i in $(seq 100); do make_file "$W/p$i" 4096; done
+"$PY" - "$SHIM" <<'PY' >"$T/slow.out" 2>&1
+import os, select, subprocess, sys
+child = '''
+import time
+held = open("/remote/f", "rb")  # so that no close is the last (that one writes the lines)
+end = time.time() + 2.5
+while time.time() < end:
+    for i in range(1, 101):
+        with open("/remote/p%d" % i, "rb") as f:
+            f.read(1)
+    time.sleep(0.05)
+print("done", flush=True)
+'''
+env = dict(os.environ, LD_PRELOAD=sys.argv[1], REMOTEIO_STATS="1", REMOTEIO_STATS_INTERVAL="100ms")
+p = subprocess.Popen([sys.executable, "-c", child], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+ready, _, _ = select.select([p.stdout], [], [], 20)
+line = p.stdout.readline().decode().strip() if ready else "(nothing in 20 s)"
+p.stderr.read()  # drain: the exit's lines can be written now
+p.wait(timeout=20)
+print(line)
+PY
+[ "$(tail -1 "$T/slow.out")" = done ] &&
+    ok "a stats reader that stops reading blocks no open or close of virtual files" ||
+    fail "stats reader that stops" "$(tail -3 "$T/slow.out")"
+
 # A bad interval is one line and the default (off).
 py 'pass' REMOTEIO_STATS_INTERVAL=10ms
 grep -q "REMOTEIO_STATS_INTERVAL: invalid value for stats_interval" "$T/err" && [ "$(grep -c remoteio: "$T/err")" = 1 ] && ok "an interval below 100 ms is refused with one line" ||
