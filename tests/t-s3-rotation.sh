@@ -21,12 +21,12 @@
 #               pread took 500 ms or more (a read that waited for a credentials fetch
 #               would: the endpoint alone takes 600 ms; a GET of 1 MiB takes ~10 ms).
 #   readahead   sha256sum of the object with the default readahead, the front taking
-#               600 ms per GET (a read of ~8 s with requests in flight across rotations):
+#               800 ms per GET (a read of ~10 s with requests in flight across rotations):
 #               right sum, nothing refused, several keys.
 #   ExpiredToken  the front revokes the key in use after its 10th good answer, long
 #               before its Expiration (1 h): the next GET is refused with ExpiredToken,
-#               the shim fetches credentials once more and sends that GET again (same
-#               range) with the new key; the read goes on with right bytes.
+#               one line names ExpiredToken and the credentials' source, the shim fetches
+#               credentials once more and sends that GET again (same range) with the new key; the read goes on with right bytes.
 # Prints the reads' latencies and the keys seen.
 . "$(dirname "$0")/lib.sh"
 require python3 sha256sum
@@ -119,7 +119,7 @@ PY
 }
 
 readahead_read() {
-    start_front readahead --lifetime 3 --cred-delay 0.6 --get-delay 0.6
+    start_front readahead --lifetime 3 --cred-delay 0.6 --get-delay 0.8
     local t0 t1 got
     t0=$(date +%s%N)
     got=$(REMOTEIO_MAP="/rot/=s3://riotest/rot/ endpoint=$FURL" on_front sha256sum /rot/obj.bin 2>"$T/ra.err" | cut -d' ' -f1)
@@ -154,6 +154,9 @@ expired_token() {
         fail "ExpiredToken: one refusal, one fetch, the same GET again" \
             "refused: $r; issued $issued; then: $next"
     fi
+    local first=${r1#bytes=}
+    check "ExpiredToken: one line names the code and the source" test "$(grep -c \
+        "GET s3://riotest/rot/obj.bin bytes ${first%-*}-.*: HTTP 403 ExpiredToken (credentials from container endpoint); fetching them again" "$T/exp.err")" = 1
     echo "# ExpiredToken: the read's slowest pread ${max:-?} ms (at offset ${at:-?}); stderr: $(tr '\n' ' ' < "$T/exp.err")"
 }
 
