@@ -8,10 +8,12 @@
 # info/convert of a qcow2 in the bucket; the server's log shows only signed GETs of ours.
 # A wrong secret is EACCES with one line naming SignatureDoesNotMatch and the credentials'
 # source, an unknown key InvalidAccessKeyId, no credentials the sources tried; a missing
-# key or bucket is ENOENT; STS temporary credentials work with their session token and
+# key or bucket is ENOENT; a range GET refused after a good open names S3's code (403
+# AccessDenied from a stub, NoSuchKey when the object is deleted mid-read); STS temporary credentials work with their session token and
 # fail without it; sign=0 reads a public-read object unsigned (and a private one is
 # AccessDenied); a wrong region is corrected once from the server's answer (a stub on
-# nginx that answers 301 with x-amz-bucket-region); at REMOTEIO_LOG=debug no secret or
+# nginx that answers 301 with x-amz-bucket-region), and the profile's region is read from
+# the config file once, not per request (strace); at REMOTEIO_LOG=debug no secret or
 # token is in stderr or the stats.  A header= mapping on nginx: the line arrives, and is
 # not sent across a redirect to another host; header_command's lines are sent and
 # renewed (header_renew) during a long read.  Virtual-hosted style reads go through a
@@ -55,6 +57,7 @@ map /pubsigned/ s3://$B/pub/ endpoint=$S3_ENDPOINT
 map /priv-unsigned/ s3://$B/dir/ endpoint=$S3_ENDPOINT sign=0
 map /nob/ s3://riotest-no-such-bucket/ endpoint=$S3_ENDPOINT
 map /gone/ s3://$B/gone/ endpoint=$S3_ENDPOINT readahead=0
+map /gone2/ s3://$B/dir/ endpoint=$S3_ENDPOINT readahead=0
 map /sts/ s3://$B/dir/ endpoint=$S3_STS_ENDPOINT
 map /vh/ s3://$B/dir/ endpoint=http://$S3_HOST:$S3_PORT path_style=0 retries=0
 EOF
@@ -205,6 +208,25 @@ fi
 AWS_REGION=eu-test-1 REMOTEIO_LOG=debug shim cat /one > "$T/out" 2>"$T/err"
 same_bytes "AWS_REGION is used (the server takes any region)" "$T/obj" "$T/out"
 check "the debug line names the request's region" grep -q "region eu-test-1, environment" "$T/err"
+
+# The profile's region is read once per profile, not once per request: during a read of
+# many requests the config file is opened twice at most (for the region, and when the
+# credentials are first fetched; before, once per request).
+if command -v strace >/dev/null; then
+    printf '[default]\nregion = eu-cfg-1\n' > "$T/aws-config"
+    AWS_CONFIG_FILE=$T/aws-config REMOTEIO_LOG=debug REMOTEIO_STATS=$T/stats.region REMOTEIO_CHUNK_SIZE=64K strace -f -qq -e trace=open,openat \
+        -o "$T/strace" env LD_PRELOAD="$SHIM" "$PY" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for i in range(24): os.pread(fd, 4096, i * 131072)' "/gone2/obj one+é.bin" 2>"$T/err"
+    n=$(grep -o ' requests=[0-9]*' "$T/stats.region" | cut -d= -f2)
+    o=$(grep -c "\"$T/aws-config\"" "$T/strace")
+    check "the profile's region is used (the debug line names it)" grep -q "(region eu-cfg-1, environment)" "$T/err"
+    check "the profile's region: ${n:-0} requests, the config file opened $o times" \
+        test "${n:-0}" -ge 20 -a "$o" -le 2
+else
+    echo "# strace is not installed: the region cache is not checked"
+fi
 
 # Virtual-hosted style: BUCKET.HOST:PORT.  $B.$S3_HOST resolves nowhere: the requests go
 # through a proxy on loopback (nginx, which hands them to the server with their Host),
