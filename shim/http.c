@@ -365,9 +365,9 @@ static void s3_code_of(struct transfer *tr, char *code, size_t codelen)
     if (!s3_is_url(tr->t->url) || !tr->errbody_len)
         return;
     s3_xml_value(tr->errbody, tr->errbody_len, "Code", code, codelen);
-    char *rest = code[0] && strncmp(tr->why, "HTTP ", 5) == 0 ? tr->why + 5 + strspn(tr->why + 5, "0123456789") : NULL;
-    if (!rest)
+    if (!code[0] || strncmp(tr->why, "HTTP ", 5) != 0)
         return;
+    const char *rest = tr->why + 5 + strspn(tr->why + 5, "0123456789");
     char why[sizeof tr->why];
     snprintf(why, sizeof why, "%.*s %s%s", (int)(rest - tr->why), tr->why, code, rest);
     memcpy(tr->why, why, sizeof why);
