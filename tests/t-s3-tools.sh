@@ -38,4 +38,5 @@ run_on_s3() {
 scenario tools run_on_s3 t-tools
 scenario qemu-img run_on_s3 t-qemu-img
 scenario vm-boot run_on_s3 t-vm-boot
+[ $((PASSED + FAILED)) -gt 0 ] || [ "$SCENARIOS_RUN" = 0 ] || skip "each script skipped itself"
 finish
