@@ -593,6 +593,7 @@ if has s3sign && [[ " $PROFILES " == *" s3 "* ]] && [ $HAVE_SHIM = 1 ]; then
         case $kind in
             row) row "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" ;;
             target) target "$a" "$b" "$c" ;;
+            SKIP*|FATAL*) log "s3sign: $kind" ;;
         esac
     done < <(BENCH_SIZE=$SEQ_SIZE_S BENCH_RUNTIME=$RUNTIME BENCH_REPEAT=$REPEAT BENCH_S3_DELAY=${DELAY[s3]} \
              BENCH_S3_RATE=${RATE[s3]} bash "$HERE/s3-signed.sh")
