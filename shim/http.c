@@ -54,8 +54,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     struct transfer *tr = arg;
     size_t len = size * n;
     if (!tr->checked) {
-        if (!transfer_check(tr))
-            return 0; /* aborts the transfer */
+        if (tr->err || !transfer_check(tr)) /* a short error body is kept, for its S3 code */
+            return transfer_keep_error_body(tr, data, len) ? len : 0; /* 0 aborts */
         tr->checked = true;
     }
     return transfer_deliver(tr, data, len) ? len : 0;
@@ -332,24 +332,45 @@ struct range_op {
 /* A signed request refused (403, or 400 as S3 says of an expired token): the first time,
  * the credentials are fetched again and the request retried; then a 403 is EACCES (a
  * 400 fails as any other would). */
-static int refused_signature(struct range_op *op, const struct s3_signing *how, struct retry *r)
+static int refused_signature(struct range_op *op, const struct s3_signing *how,
+                             const char *code, struct retry *r)
 {
     const struct http_target *t = op->tr.t;
     long status = op->tr.resp.status;
     if (!op->refreshed) {
         op->refreshed = true;
         aws_credentials_invalidate(t->opt.profile);
-        snprintf(r->why, sizeof r->why, "HTTP %ld (credentials from %s); fetching them again",
-                 status, how->source);
+        snprintf(r->why, sizeof r->why, "HTTP %ld%s%s (credentials from %s); fetching them again",
+                 status, code[0] ? " " : "", code, how->source);
         return 1;
     }
     if (status != 403) {
         snprintf(r->why, sizeof r->why, "%s", op->tr.why);
         return op->tr.fatal ? -op->tr.err : 1;
     }
-    snprintf(r->why, sizeof r->why, "HTTP 403: access denied (credentials from %s)",
-             how->source);
+    if (code[0])
+        snprintf(r->why, sizeof r->why, "HTTP 403 %s (credentials from %s); access denied", code,
+                 how->source);
+    else
+        snprintf(r->why, sizeof r->why, "HTTP 403: access denied (credentials from %s)",
+                 how->source);
     return -EACCES;
+}
+
+/* S3's code in a refused answer's body (s3_xml_value: a word, or ""), and the refusal's
+ * "HTTP STATUS..." message with it after the status, as the messages at open have it. */
+static void s3_code_of(struct transfer *tr, char *code, size_t codelen)
+{
+    code[0] = '\0';
+    if (!s3_is_url(tr->t->url) || !tr->errbody_len)
+        return;
+    s3_xml_value(tr->errbody, tr->errbody_len, "Code", code, codelen);
+    if (!code[0] || strncmp(tr->why, "HTTP ", 5) != 0)
+        return;
+    const char *rest = tr->why + 5 + strspn(tr->why + 5, "0123456789");
+    char why[sizeof tr->why];
+    snprintf(why, sizeof why, "%.*s %s%s", (int)(rest - tr->why), tr->why, code, rest);
+    memcpy(tr->why, why, sizeof why);
 }
 
 static int range_attempt(void *arg, struct retry *r)
@@ -365,6 +386,7 @@ static int range_attempt(void *arg, struct retry *r)
     tr->fatal = false;
     tr->stalled = false;
     tr->why[0] = '\0';
+    tr->errbody_len = 0;
     memset(&tr->resp, 0, sizeof tr->resp);
     snprintf(r->what, sizeof r->what, "GET %s bytes %lld-%lld", op->shown, (long long)tr->first,
              (long long)(tr->first + tr->want - 1));
@@ -385,8 +407,10 @@ static int range_attempt(void *arg, struct retry *r)
     http_request_free(&rq);
     if (rc <= 0)
         return rc;
+    char code[64];
+    s3_code_of(tr, code, sizeof code);
     if (how.source[0] && (tr->resp.status == 403 || tr->resp.status == 400))
-        return refused_signature(op, &how, r);
+        return refused_signature(op, &how, code, r);
     snprintf(r->why, sizeof r->why, "%s", tr->why);
     r->have_retry_after = tr->resp.have_retry_after;
     r->retry_after_ms = tr->resp.retry_after_ms;

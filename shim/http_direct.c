@@ -180,6 +180,35 @@ static int read_headers(CURL *h, int fd, struct transfer *tr, char *hdr, size_t 
     }
 }
 
+/* A refused answer's body, when it is short (S3's error document): what came with the
+ * headers and the rest up to its Content-Length, within a second; the refusal stays. */
+static void error_body(CURL *h, int fd, struct transfer *tr, const char *have, size_t n,
+                       uint64_t deadline_ms)
+{
+    int64_t cl = tr->resp.content_length;
+    if (cl <= 0 || (size_t)cl > sizeof tr->errbody || tr->resp.chunked ||
+        !transfer_keep_error_body(tr, have, n < (size_t)cl ? n : (size_t)cl))
+        return;
+    int err = tr->err; /* the refusal, which a failed receive would overwrite */
+    bool fatal = tr->fatal, stalled = tr->stalled;
+    char why[sizeof tr->why];
+    memcpy(why, tr->why, sizeof why);
+    uint64_t until = now_ms() + 1000;
+    if (until > deadline_ms)
+        until = deadline_ms;
+    while (tr->errbody_len < (size_t)cl) {
+        ssize_t k = recv_some(h, fd, tr->errbody + tr->errbody_len,
+                              (size_t)cl - tr->errbody_len, tr, until);
+        if (k <= 0)
+            break;
+        tr->errbody_len += (size_t)k;
+    }
+    tr->err = err;
+    tr->fatal = fatal;
+    tr->stalled = stalled;
+    memcpy(tr->why, why, sizeof why);
+}
+
 /* One request and its response on a connected handle.  *keep: the connection ended
  * cleanly and may serve the next request. */
 static int exchange(CURL *h, int fd, struct transfer *tr, const char *req, size_t reqlen,
@@ -196,8 +225,10 @@ static int exchange(CURL *h, int fd, struct transfer *tr, const char *req, size_
     }
     size_t len = 0, body = 0;
     int rc = read_headers(h, fd, tr, hdr, &len, &body, deadline_ms, silent);
-    if (rc == 0 && !transfer_check(tr))
+    if (rc == 0 && !transfer_check(tr)) {
+        error_body(h, fd, tr, hdr + body, len - body, deadline_ms);
         rc = 1;
+    }
     if (rc == 0 && tr->resp.chunked) {
         transfer_refuse(tr, EIO, false, "206 with a chunked body");
         rc = 1;

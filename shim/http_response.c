@@ -162,6 +162,15 @@ bool transfer_check(struct transfer *tr)
     return true;
 }
 
+bool transfer_keep_error_body(struct transfer *tr, const char *data, size_t len)
+{
+    if (tr->resp.status < 400 || len > sizeof tr->errbody - tr->errbody_len)
+        return false;
+    memcpy(tr->errbody + tr->errbody_len, data, len);
+    tr->errbody_len += len;
+    return true;
+}
+
 bool curl_failure_is_permanent(int code)
 {
     switch (code) {

@@ -53,6 +53,8 @@ struct transfer {
     uint64_t last_progress_ms;
     long long last_dlnow;
     bool stalled;
+    char errbody[512];   /* the start of a refused answer's body (S3 names its code there) */
+    size_t errbody_len;
 };
 
 void transfer_refuse(struct transfer *tr, int err, bool fatal, const char *fmt, ...)
@@ -60,6 +62,10 @@ void transfer_refuse(struct transfer *tr, int err, bool fatal, const char *fmt, 
 
 /* Checks the response's headers against the request; false (and refused) if they fail. */
 bool transfer_check(struct transfer *tr);
+
+/* Keeps body bytes of an answer refused with a status of 400 or more (errbody);
+ * false when they do not all fit (or the status is another). */
+bool transfer_keep_error_body(struct transfer *tr, const char *data, size_t len);
 
 /* Whether a libcurl error (CURLcode) is permanent, so that retrying cannot help: the
  * peer's certificate did not verify, or the local TLS files are unusable. */

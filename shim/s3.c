@@ -1,5 +1,5 @@
-/* s3.c: see s3.h.  One mutex (s3_lock) guards the learnt regions and the kept signing
- * keys, held only to copy an entry in or out; no call is made under it (a leaf, taken
+/* s3.c: see s3.h.  One mutex (s3_lock) guards the learnt and resolved regions and the
+ * kept signing keys, held only to copy an entry in or out; no call is made under it (a leaf, taken
  * across fork by init.c's handlers). */
 #include <ctype.h>
 #include <errno.h>
@@ -30,6 +30,16 @@ static struct learnt {
     char region[S3_REGION_MAX];
 } learnt[LEARNT_MAX];
 static size_t nlearnt;
+
+/* The profile's region as first resolved (environment, config file), per profile: a
+ * request does not read the AWS files again. */
+#define RESOLVED_MAX 16
+static struct resolved {
+    bool used, named;
+    char profile[128];
+    char region[S3_REGION_MAX];
+} resolved[RESOLVED_MAX];
+static unsigned resolved_next;
 
 /* Signing keys of the current day, per access key (and secret), region. */
 static struct kept_key {
@@ -77,11 +87,33 @@ static void region_for(const char *bucket, const struct map_options *opt, char *
             pthread_mutex_unlock(&s3_lock);
             return;
         }
-    pthread_mutex_unlock(&s3_lock);
-    if (opt->region && region_ok(opt->region))
+    if (opt->region && region_ok(opt->region)) {
+        pthread_mutex_unlock(&s3_lock);
         snprintf(out, S3_REGION_MAX, "%s", opt->region);
-    else if (aws_region_for_profile(opt->profile, out, S3_REGION_MAX) < 0 || !region_ok(out))
+        return;
+    }
+    const char *p = opt->profile;
+    bool cacheable = !p || strlen(p) < sizeof resolved[0].profile;
+    for (size_t i = 0; cacheable && i < RESOLVED_MAX; i++) {
+        const struct resolved *r = &resolved[i];
+        if (r->used && r->named == (p != NULL) && (!p || strcmp(r->profile, p) == 0)) {
+            memcpy(out, r->region, S3_REGION_MAX);
+            pthread_mutex_unlock(&s3_lock);
+            return;
+        }
+    }
+    pthread_mutex_unlock(&s3_lock);
+    /* (two threads may both resolve it the first time: the same answer) */
+    if (aws_region_for_profile(p, out, S3_REGION_MAX) < 0 || !region_ok(out))
         snprintf(out, S3_REGION_MAX, "%s", DEFAULT_REGION);
+    if (!cacheable)
+        return;
+    pthread_mutex_lock(&s3_lock);
+    struct resolved *r = &resolved[resolved_next++ % RESOLVED_MAX];
+    *r = (struct resolved){ .used = true, .named = p != NULL };
+    snprintf(r->profile, sizeof r->profile, "%s", p ? p : "");
+    memcpy(r->region, out, S3_REGION_MAX);
+    pthread_mutex_unlock(&s3_lock);
 }
 
 bool s3_region_learn(const char *s3url, const char *used, const char *region)

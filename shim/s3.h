@@ -12,14 +12,14 @@
  *              auto: virtual-hosted on AWS (path style for a bucket with a '.', whose
  *              name the certificate does not cover), path style on a custom endpoint
  *   region     region=, else the one the server named for the bucket (learnt once, see
- *              s3_region_learn), else the profile's (aws_region_for_profile), else
- *              us-east-1
+ *              s3_region_learn), else the profile's (aws_region_for_profile, resolved
+ *              once per profile: no request reads the AWS files again), else us-east-1
  * Requests are signed (sign=1, the default) with the credentials of aws_creds.h for the
  * mapping's profile: host, x-amz-date, x-amz-content-sha256 (an empty payload's hash),
  * x-amz-security-token with a session token, x-amz-request-payer and Range are signed;
  * the signing key is kept per access key, day, region and service.
  *
- * Locking: one mutex guards the learnt regions and the kept signing keys; everything
+ * Locking: one mutex guards the learnt and resolved regions and the kept signing keys; everything
  * else works on the caller's request.  Nothing here logs a secret: the credentials'
  * source name is all that is ever shown of them.
  *

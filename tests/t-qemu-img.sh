@@ -5,7 +5,9 @@
 # byte, holes), served by nginx and opened through the shim under /remote/.
 # Every answer is compared with the one qemu-img gives for a local copy:
 # info, check, compare, convert (byte-exact with cmp), map and measure.
-# The origin must see nothing but GET and HEAD.
+# The origin must see nothing but GET and HEAD.  REMOTEIO_TEST_ORIGIN=s3 reads the
+# images as s3:// objects from the tests' S3 server (tests/s3/server.sh; t-s3-tools.sh),
+# which must see nothing but signed GET and HEAD.
 . "$(dirname "$0")/lib.sh"
 require qemu-img qemu-io python3 curl cmp
 V=/remote
@@ -34,8 +36,14 @@ for f in disk.raw disk.qcow2 comp.qcow2; do
     cp --sparse=never "$T/origin/$f" "$T/local/$f"
 done
 
-start_nginx "$T/origin"
-export REMOTEIO_MAP="$V/=$ORIGIN/"
+if [ "${REMOTEIO_TEST_ORIGIN:-}" = s3 ]; then
+    . "$TOP/tests/s3/server.sh"
+    s3_serve "$T/origin"
+    export REMOTEIO_MAP="$V/=$S3_MAP"
+else
+    start_nginx "$T/origin"
+    export REMOTEIO_MAP="$V/=$ORIGIN/"
+fi
 export REMOTEIO_LOG=${REMOTEIO_LOG:-warn}
 Q() { timeout -k 5 120 env LD_PRELOAD="$SHIM" "$@"; }
 
@@ -140,6 +148,7 @@ else
 fi
 
 # The origin saw only GET/HEAD (and at least one ranged GET).
+if [ "${REMOTEIO_TEST_ORIGIN:-}" = s3 ]; then s3_check_signed_reads; finish; exit; fi
 sleep 0.2
 bad=$(awk -F'"' '{ split($4, r, " "); if (r[1] != "GET" && r[1] != "HEAD") print $4 }' "$NGINX_LOG" | sort | uniq -c | head -5)
 if [ -z "$bad" ] && [ -s "$NGINX_LOG" ]; then ok "origin saw only GET/HEAD ($(wc -l < "$NGINX_LOG") requests)"

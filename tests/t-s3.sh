@@ -8,10 +8,12 @@
 # info/convert of a qcow2 in the bucket; the server's log shows only signed GETs of ours.
 # A wrong secret is EACCES with one line naming SignatureDoesNotMatch and the credentials'
 # source, an unknown key InvalidAccessKeyId, no credentials the sources tried; a missing
-# key or bucket is ENOENT; STS temporary credentials work with their session token and
+# key or bucket is ENOENT; a range GET refused after a good open names S3's code (403
+# AccessDenied from a stub, NoSuchKey when the object is deleted mid-read); STS temporary credentials work with their session token and
 # fail without it; sign=0 reads a public-read object unsigned (and a private one is
 # AccessDenied); a wrong region is corrected once from the server's answer (a stub on
-# nginx that answers 301 with x-amz-bucket-region); at REMOTEIO_LOG=debug no secret or
+# nginx that answers 301 with x-amz-bucket-region), and the profile's region is read from
+# the config file once, not per request (strace); at REMOTEIO_LOG=debug no secret or
 # token is in stderr or the stats.  A header= mapping on nginx: the line arrives, and is
 # not sent across a redirect to another host; header_command's lines are sent and
 # renewed (header_renew) during a long read.  Virtual-hosted style reads go through a
@@ -38,7 +40,7 @@ head -c $((256 << 20)) /dev/urandom > "$T/big"
 check "bucket and objects uploaded" eval 's3_make_bucket $B && s3_put $B "$OBJ" "$T/obj" &&
     s3_put $B img/disk.qcow2 "$T/disk.qcow2" && s3_put $B pub/public.bin "$T/obj" &&
     s3_put $B pub/big.bin "$T/big" && s3_put $B "dir/empty" "$T/empty" &&
-    s3_put $B "dir/we ird=key~(1)&x" "$T/obj"'
+    s3_put $B "dir/we ird=key~(1)&x" "$T/obj" && s3_put $B gone/obj.bin "$T/obj"'
 for k in pub/public.bin pub/big.bin; do
     s3_curl -o /dev/null -X PUT -H "Content-Length: 0" -H "x-amz-acl: public-read" "$S3_ENDPOINT/$B/$k?acl="
 done
@@ -54,6 +56,8 @@ map /pub/ s3://$B/pub/ endpoint=$S3_ENDPOINT sign=0
 map /pubsigned/ s3://$B/pub/ endpoint=$S3_ENDPOINT
 map /priv-unsigned/ s3://$B/dir/ endpoint=$S3_ENDPOINT sign=0
 map /nob/ s3://riotest-no-such-bucket/ endpoint=$S3_ENDPOINT
+map /gone/ s3://$B/gone/ endpoint=$S3_ENDPOINT readahead=0
+map /gone2/ s3://$B/dir/ endpoint=$S3_ENDPOINT readahead=0
 map /sts/ s3://$B/dir/ endpoint=$S3_STS_ENDPOINT
 map /vh/ s3://$B/dir/ endpoint=http://$S3_HOST:$S3_PORT path_style=0 retries=0
 EOF
@@ -147,6 +151,31 @@ err "NoSuchBucket: ENOENT" "No such file or directory" "." /nob/x
 err "sign=0 on a private object: EACCES, AccessDenied" "Permission denied" \
     "HTTP 403 AccessDenied \(unsigned: sign=0\)" "/priv-unsigned/obj one+é.bin"
 
+# NoSuchKey to a range GET after a good open (the object deleted meanwhile): the code is
+# named, as at open, and the read fails (ESTALE).
+rm -f "$T/ready" "$T/go"
+shim "$PY" -c '
+import errno, os, sys, time
+fd = os.open("/gone/obj.bin", os.O_RDONLY)
+os.pread(fd, 4096, 0)
+open(sys.argv[1], "w").close()
+for _ in range(200):
+    if os.path.exists(sys.argv[2]): break
+    time.sleep(0.05)
+try:
+    os.pread(fd, 4096, 2 << 20); print("read")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$T/ready" "$T/go" > "$T/out" 2>"$T/err" &
+gone_pid=$!
+for _ in $(seq 1 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+s3_curl -o /dev/null -X DELETE "$S3_ENDPOINT/$B/gone/obj.bin"
+: > "$T/go"
+wait $gone_pid
+if [ "$(cat "$T/out")" = ESTALE ] &&
+   grep -q "GET s3://$B/gone/obj.bin bytes .*: HTTP 404 NoSuchKey: the object is gone" "$T/err"; then
+    ok "NoSuchKey on a range GET after a good open: ESTALE, the code named"
+else fail "NoSuchKey on a range GET after a good open" "$(cat "$T/out" "$T/err")"; fi
+
 # sign=0: a public-read object, unsigned (no credentials in the environment at all).
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY LD_PRELOAD="$SHIM" cat /pub/public.bin > "$T/out" 2>"$T/err"
 same_bytes "sign=0 reads a public-read object" "$T/obj" "$T/out"
@@ -180,6 +209,25 @@ AWS_REGION=eu-test-1 REMOTEIO_LOG=debug shim cat /one > "$T/out" 2>"$T/err"
 same_bytes "AWS_REGION is used (the server takes any region)" "$T/obj" "$T/out"
 check "the debug line names the request's region" grep -q "region eu-test-1, environment" "$T/err"
 
+# The profile's region is read once per profile, not once per request: during a read of
+# many requests the config file is opened twice at most (for the region, and when the
+# credentials are first fetched; before, once per request).
+if command -v strace >/dev/null; then
+    printf '[default]\nregion = eu-cfg-1\n' > "$T/aws-config"
+    AWS_CONFIG_FILE=$T/aws-config REMOTEIO_LOG=debug REMOTEIO_STATS=$T/stats.region REMOTEIO_CHUNK_SIZE=64K strace -f -qq -e trace=open,openat \
+        -o "$T/strace" env LD_PRELOAD="$SHIM" "$PY" -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for i in range(24): os.pread(fd, 4096, i * 131072)' "/gone2/obj one+é.bin" 2>"$T/err"
+    n=$(grep -o ' requests=[0-9]*' "$T/stats.region" | cut -d= -f2)
+    o=$(grep -c "\"$T/aws-config\"" "$T/strace")
+    check "the profile's region is used (the debug line names it)" grep -q "(region eu-cfg-1, environment)" "$T/err"
+    check "the profile's region: ${n:-0} requests, the config file opened $o times" \
+        test "${n:-0}" -ge 20 -a "$o" -le 2
+else
+    echo "# strace is not installed: the region cache is not checked"
+fi
+
 # Virtual-hosted style: BUCKET.HOST:PORT.  $B.$S3_HOST resolves nowhere: the requests go
 # through a proxy on loopback (nginx, which hands them to the server with their Host),
 # so that no name is ever looked up.
@@ -205,8 +253,8 @@ done
 # nginx: a header= mapping (the line arrives; not across a redirect to another host), and
 # a stub S3 that answers a request signed for us-east-1 with 301 and the bucket's region.
 W=$T/www
-mkdir -p "$W/tok" "$W/other" "$W/$B/k" "$W/$B/exp" "$W/$B/k403"
-cp "$T/obj" "$W/tok/data.bin"; cp "$T/obj" "$W/other/data.bin"; cp "$T/obj" "$W/$B/k/data.bin"; cp "$T/obj" "$W/$B/exp/data.bin"; cp "$T/obj" "$W/$B/k403/data.bin"
+mkdir -p "$W/tok" "$W/other" "$W/$B/k" "$W/$B/exp" "$W/$B/k403" "$W/$B/k403s3"
+cp "$T/obj" "$W/tok/data.bin"; cp "$T/obj" "$W/other/data.bin"; cp "$T/obj" "$W/$B/k/data.bin"; cp "$T/obj" "$W/$B/exp/data.bin"; cp "$T/obj" "$W/$B/k403/data.bin"; cp "$T/obj" "$W/$B/k403s3/data.bin"
 TOKEN="Bearer rio-token-$RANDOM$RANDOM"
 start_nginx "$W" "
     access_log $T/all.log rio;
@@ -218,6 +266,7 @@ start_nginx "$W" "
     location /$B/exp/ { return 403 \"<Error><Code>ExpiredToken</Code></Error>\"; }
     location /$B/bad400/ { return 400 \"<Error><Code>InvalidArgument</Code></Error>\"; }
     location /$B/k403/ { if (\$http_range != \"bytes=0-0\") { return 403; } }
+    location /$B/k403s3/ { if (\$http_range != \"bytes=0-0\") { return 403 \"<Error><Code>AccessDenied</Code></Error>\"; } }
     location /$B/ {
         if (\$http_authorization ~ \"/us-east-1/s3/\") {
             add_header x-amz-bucket-region eu-stub-1 always;
@@ -229,6 +278,7 @@ map /tok/ $ORIGIN/tok/ header="X-Rio-Token: $TOKEN"
 map /stub/ s3://$B/k/ endpoint=$ORIGIN
 map /exp/ s3://$B/exp/ endpoint=$ORIGIN
 map /k403/ s3://$B/k403/ endpoint=$ORIGIN
+map /k403s3/ s3://$B/k403s3/ endpoint=$ORIGIN
 map /bad400/ s3://$B/bad400/ endpoint=$ORIGIN
 EOF
 for d in 1 0; do
@@ -290,6 +340,13 @@ if grep -q "HTTP 403: access denied (credentials from environment); giving up" "
    grep -q "Input/output error\|Permission denied" "$T/err" && [ "$n" -ge 2 ]; then
     ok "403 on a range GET: fetched again, then refused ($n refused requests)"
 else fail "403 on a range GET" "$n requests; $(cat "$T/err")"; fi
+
+# A 403 with S3's code to a range GET after a good open: the code is named, as at open.
+for d in 1 0; do
+    REMOTEIO_DIRECT=$d REMOTEIO_CONFIG=$T/tok.conf REMOTEIO_RETRIES=3 shim cat /k403s3/data.bin >/dev/null 2>"$T/err"
+    check "403 AccessDenied on a range GET: the code is named (direct=$d)" grep -q \
+        "HTTP 403 AccessDenied (credentials from environment); access denied; giving up" "$T/err"
+done
 
 REMOTEIO_CONFIG=$T/tok.conf shim cat /bad400/data.bin >/dev/null 2>"$T/err"
 check "another 400: EIO, its S3 code named" grep -q \

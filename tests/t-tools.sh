@@ -5,7 +5,8 @@
 # to its output on the local file that nginx serves: coreutils (cat, dd,
 # head, tail, sha256sum, cp, wc, stat), tar, gzip, a shell redirect,
 # python3 (file objects, os.pread, mmap), qemu-img on a qcow2 image and
-# sqlite3 on an immutable database.
+# sqlite3 on an immutable database.  REMOTEIO_TEST_ORIGIN=s3 reads them as s3:// objects
+# from the tests' S3 server instead (tests/s3/server.sh; t-s3-tools.sh).
 . "$(dirname "$0")/lib.sh"
 require python3 timeout cmp dd tar gzip sha256sum
 
@@ -18,15 +19,24 @@ make_file "$T/src/sub/b.bin" 1234567
 printf 'hello\n' > "$T/src/hello.txt"
 tar -C "$T/src" -cf "$W/a.tar" a.bin sub hello.txt
 gzip -c -6 "$W/big" > "$W/big.gz"
-# A range request without If-Match or If-Unmodified-Since gets a 418, which
-# fails the read and is counted at the end.
-start_nginx "$W" '
+S3=; [ "${REMOTEIO_TEST_ORIGIN:-}" = s3 ] && S3=1
+if [ -n "$S3" ]; then
+    # REMOTEIO_TEST_ORIGIN=s3 (t-s3-tools.sh): the same files as s3:// objects in the
+    # tests' S3 server, which checks every signature
+    . "$TOP/tests/s3/server.sh"
+    s3_serve "$W"
+    export REMOTEIO_MAP="/remote/=$S3_MAP"
+else
+    # A range request without If-Match or If-Unmodified-Since gets a 418, which
+    # fails the read and is counted at the end.
+    start_nginx "$W" '
         set $cond "";
         if ($http_range) { set $cond "R"; }
         if ($http_if_match) { set $cond "${cond}M"; }
         if ($http_if_unmodified_since) { set $cond "${cond}U"; }
         if ($cond = "R") { return 418; }'
-export REMOTEIO_MAP="/remote/=$ORIGIN/"
+    export REMOTEIO_MAP="/remote/=$ORIGIN/"
+fi
 export REMOTEIO_TIMEOUT=5 REMOTEIO_DEADLINE=30
 
 # s CMD...: run CMD under the shim, bounded.
@@ -170,6 +180,7 @@ if command -v qemu-img >/dev/null; then
     dd if="$W/big" of="$T/disk.raw" bs=65536 seek=3 conv=notrunc status=none
     dd if="$W/small" of="$T/disk.raw" bs=4096 seek=1900 conv=notrunc status=none
     qemu-img convert -f raw -O qcow2 "$T/disk.raw" "$W/disk.qcow2"
+    [ -z "$S3" ] || s3_publish "$W/disk.qcow2"
     same_out "qemu-img info" "qemu-img info --output=json /remote/disk.qcow2 | grep -E '\"(format|virtual-size|cluster-size)\"'" \
         "qemu-img info --output=json $W/disk.qcow2 | grep -E '\"(format|virtual-size|cluster-size)\"'"
     same_out "qemu-img check" "qemu-img check -q /remote/disk.qcow2 && echo clean" "echo clean"
@@ -190,6 +201,7 @@ with recursive n(i) as (select 1 union all select i + 1 from n where i < 5000)
 insert into t select i, 'row ' || i, randomblob(200) from n;
 create index t_name on t(name);
 SQL
+    [ -z "$S3" ] || s3_publish "$W/db.sqlite"
     Q="select count(*), sum(id), hex(sha3(group_concat(hex(blob)))) from t; select id from t where name = 'row 4321';"
     sqlite3 -batch "$W/db.sqlite" "select sha3('x')" >/dev/null 2>&1 || \
         Q="select count(*), sum(id), sum(length(blob)), max(hex(blob)) from t; select id from t where name = 'row 4321';"
@@ -203,6 +215,7 @@ else
     echo "# sqlite3 is not installed: sqlite3 checks skipped"
 fi
 
+if [ -n "$S3" ]; then s3_check_signed_reads; finish; exit; fi
 n=$(awk '$1 == 418' "$NGINX_LOG" | wc -l)
 [ "$n" = 0 ] && ok "every range request carried If-Match or If-Unmodified-Since" ||
     fail "every range request carried If-Match or If-Unmodified-Since" "$n did not, e.g. $(awk '$1 == 418' "$NGINX_LOG" | head -1)"

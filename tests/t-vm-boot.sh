@@ -12,6 +12,9 @@
 # all with qemu's default drive options otherwise (cache=writeback,
 # aio=threads). KVM is used only when a probe boot shows that it works.
 #
+# REMOTEIO_TEST_ORIGIN=s3 serves the disk as an s3:// object from the tests' S3 server
+# (tests/s3/server.sh; t-s3-tools.sh), which must see nothing but signed GET and HEAD.
+#
 # VM_STRACE=1 also boots once under strace -f and reports the system calls
 # qemu made on the image's descriptor (they should all be served by the
 # shim: a descriptor error there means a call bypassed it).
@@ -29,8 +32,14 @@ vm_prepare_or_skip "$T/vm"
 mkdir -p "$T/origin" "$T/local"
 vm_make_disk "$T/origin/disk.img" ${VM_DISK_MB:-64} ${VM_DISK_FILES:-40}
 cp "$T/origin/disk.img" "$T/local/disk.img"
-start_nginx "$T/origin"
-export REMOTEIO_MAP="$V/=$ORIGIN/"
+if [ "${REMOTEIO_TEST_ORIGIN:-}" = s3 ]; then
+    . "$TOP/tests/s3/server.sh"
+    s3_serve "$T/origin"
+    export REMOTEIO_MAP="$V/=$S3_MAP"
+else
+    start_nginx "$T/origin"
+    export REMOTEIO_MAP="$V/=$ORIGIN/"
+fi
 export REMOTEIO_LOG=${REMOTEIO_LOG:-warn}
 
 # boot NAME DRIVE-ARGS...: boot once, record ok/fail and the time.
@@ -103,6 +112,7 @@ l=${SECS[local]:-0} r=${SECS[remote-readonly]:-0}
 echo "# boot time (wall, $VM_ACCEL): local ${l}s, remote readonly ${r}s, snapshot ${SECS[remote-snapshot]:-?}s, overlay ${SECS[remote-overlay]:-?}s" \
      "(remote/local = $(awk -v a="$r" -v b="$l" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'))"
 
+if [ "${REMOTEIO_TEST_ORIGIN:-}" = s3 ]; then s3_check_signed_reads; finish; exit; fi
 sleep 0.2
 bad=$(awk -F'"' '{ split($4, r, " "); if (r[1] != "GET" && r[1] != "HEAD") print $4 }' "$NGINX_LOG" | sort | uniq -c | head -5)
 if [ -z "$bad" ] && grep -q '/disk.img' "$NGINX_LOG"; then ok "origin saw only GET/HEAD ($(wc -l < "$NGINX_LOG") requests)"

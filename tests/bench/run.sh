@@ -19,6 +19,9 @@
 #            download-then-convert
 #   rss      peak RSS of dd reading a file 4x REMOTEIO_CACHE_SIZE
 #   local    pread / open loops on a tmpfs file with and without the preload
+#   s3sign   (s3 profile) seq and 8-thread random reads of an object in radosgw behind
+#            the s3 profile's throttle, SigV4-signed vs sign=0, same run
+#            (tests/bench/s3-signed.sh; skipped without radosgw)
 # Every row reports the origin's request count and bytes sent (from the
 # access log) and the library's own REMOTEIO_STATS.  The markdown table goes
 # to stdout and to tests/bench/results.md (BENCH_OUT to change it).
@@ -28,7 +31,7 @@
 #   BENCH_SIZE=BYTES     size of the sequential file (default 1G; quick 256M)
 #   BENCH_RUNTIME=SECS   fio runtime per random row (default 10; quick 3)
 #   BENCH_PROFILES=...   subset of "lan s3 slow"
-#   BENCH_WORKLOADS=...  subset of "seq rand mixed streams convert rss local", and
+#   BENCH_WORKLOADS=...  subset of "seq rand mixed streams convert rss local s3sign", and
 #                        "disk" (tests/bench/disk-cache.sh; not in the default list)
 #   BENCH_REPEAT=N       seq and streams rows: runs of each side, median reported
 #                        (default 3; quick 1).  Origin columns and stats: last run
@@ -43,7 +46,7 @@ LIB=${REMOTEIO_PRELOAD:-$TOP/$BUILD/libremoteio.so}
 QUICK=${BENCH_QUICK:-0}
 STREAM_REQUESTS=${REMOTEIO_STREAM_REQUESTS:-8}   # requests one stream keeps in flight
 PROFILES=${BENCH_PROFILES:-lan s3 slow}
-WORKLOADS=${BENCH_WORKLOADS:-seq rand mixed streams convert rss local}
+WORKLOADS=${BENCH_WORKLOADS:-seq rand mixed streams convert rss local s3sign}
 OUT=${BENCH_OUT:-$HERE/results.md}
 if [ "$QUICK" = 1 ]; then
     SEQ_SIZE_S=${BENCH_SIZE:-256M}; RUNTIME=${BENCH_RUNTIME:-3}; CONV_SIZE=256M
@@ -582,6 +585,19 @@ for w in seq rand mixed streams convert; do
 done
 has rss && { p=lan; [[ " $PROFILES " == *" lan "* ]] || p=${PROFILES%% *}; log "rss / $p"; bench_rss $p; }
 has local && { log "local"; bench_local; }
+# s3sign: signed vs unsigned S3 reads on the s3 profile (tests/bench/s3-signed.sh prints
+# "row|..." and "target|NAME|MEASURED|1/0" lines)
+if has s3sign && [[ " $PROFILES " == *" s3 "* ]] && [ $HAVE_SHIM = 1 ]; then
+    log "s3sign / s3"
+    while IFS='|' read -r kind a b c d e f g h; do
+        case $kind in
+            row) row "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" ;;
+            target) target "$a" "$b" "$c" ;;
+            SKIP*|FATAL*) log "s3sign: $kind" ;;
+        esac
+    done < <(BENCH_SIZE=$SEQ_SIZE_S BENCH_RUNTIME=$RUNTIME BENCH_REPEAT=$REPEAT BENCH_S3_DELAY=${DELAY[s3]} \
+             BENCH_S3_RATE=${RATE[s3]} bash "$HERE/s3-signed.sh")
+fi
 # disk: the disk cache's figures (tests/bench/disk-cache.sh: warm and cold dd, warm random
 # IOPS, RSS), one detail line each.
 has disk && { log "disk"; while read -r line; do DETAILS+=("disk: $line"); done \

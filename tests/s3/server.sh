@@ -39,6 +39,15 @@
 #                           s3_request_log | awk '$4 != "rio" || ($1 != "GET" && $1 != "HEAD")'
 #                           prints nothing
 #   s3_rss_kb               resident memory of the whole cluster, in KiB
+#   s3_serve DIR [MEMSTORE_BYTES]  start_s3 and a bucket holding every file under DIR by
+#                           its relative path, for the tests that otherwise read DIR from
+#                           nginx (REMOTEIO_TEST_ORIGIN=s3).  Sets S3_MAP ("s3://BUCKET/
+#                           endpoint=..." for a prefix mapping onto DIR), exports the
+#                           user's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, and notes
+#                           where the setup's requests end in the request log
+#   s3_publish FILE         upload FILE (under s3_serve's DIR) made after s3_serve
+#   s3_check_signed_reads   ok when every request since the setup was a signed GET or HEAD
+#                           of the user (and some were ranged GETs answered 206), else fail
 # Stopped by lib.sh's EXIT trap: the gateways, then the OSD, then the monitor, by PID
 # (in that order radosgw has no RADOS to wait for at shutdown).
 # Call start_s3 in the test's own shell (not in $(...)): its daemons are that shell's jobs.
@@ -319,4 +328,45 @@ s3_rss_kb() {
         kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) && total=$((total + ${kb:-0}))
     done
     echo "$total"
+}
+
+# s3_serve DIR [MEMSTORE_BYTES]: see the top of this file.  The setup's requests are
+# those logged while s3_serve or s3_publish ran (the test makes no other request then):
+# their line ranges in s3_request_log are in _s3_setup (FIRST:LAST ...).
+s3_serve() {
+    local f from
+    _S3_SERVE_DIR=$(cd "$1" && pwd)
+    _S3_SERVE_BUCKET=riotest-files
+    start_s3 "${2:-}"
+    s3_make_bucket "$_S3_SERVE_BUCKET" || _s3_fatal "creating bucket $_S3_SERVE_BUCKET"
+    while IFS= read -r -d '' f; do
+        s3_put "$_S3_SERVE_BUCKET" "${f#"$_S3_SERVE_DIR"/}" "$f" || _s3_fatal "uploading $f"
+    done < <(find "$_S3_SERVE_DIR" -type f -print0)
+    _s3_setup="1:$(s3_request_log | wc -l)"
+    S3_MAP="s3://$_S3_SERVE_BUCKET/ endpoint=$S3_ENDPOINT"
+    export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+    unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3
+}
+
+s3_publish() {
+    local f from rc
+    f=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+    from=$(( $(s3_request_log | wc -l) + 1 ))
+    s3_put "$_S3_SERVE_BUCKET" "${f#"$_S3_SERVE_DIR"/}" "$f"; rc=$?
+    _s3_setup="$_s3_setup $from:$(s3_request_log | wc -l)"
+    return $rc
+}
+
+s3_check_signed_reads() {
+    local log bad n
+    log=$(s3_request_log | awk -v setup="$_s3_setup" '
+        BEGIN { n = split(setup, r, " "); for (i = 1; i <= n; i++) { split(r[i], b, ":"); lo[i] = b[1]; hi[i] = b[2] } }
+        { for (i = 1; i <= n; i++) if (NR >= lo[i] && NR <= hi[i]) next; print }')
+    bad=$(awk '$4 != "rio" || ($1 != "GET" && $1 != "HEAD")' <<<"$log" | sort | uniq -c | sort -rn | head -3)
+    n=$(grep -c . <<<"$log")
+    if [ -z "$bad" ] && grep -q '^GET .* 206 rio$' <<<"$log"; then
+        ok "the S3 server saw only signed GET/HEAD ($n requests, $(grep -c '^GET .* 206 ' <<<"$log") ranged GETs)"
+    else
+        fail "the S3 server saw only signed GET/HEAD" "${bad:-no ranged GET among $n requests}"
+    fi
 }
