@@ -85,9 +85,18 @@ static void hash_remove(struct disk_cache *dc, uint32_t i)
     }
 }
 
+/* A link read from the shared index is an index into slots only once checked: bytes
+ * written into the mapped file by anyone would otherwise send us out of the table. */
+static bool links_bad(const struct disk_cache *dc, uint32_t a, uint32_t b)
+{
+    return (a != NIL && a >= dc->nslots) || (b != NIL && b >= dc->nslots);
+}
+
 static void list_remove(struct disk_cache *dc, uint32_t i)
 {
     struct dc_slot *s = &dc->slots[i];
+    if (links_bad(dc, s->prev, s->next) || links_bad(dc, dc->h->head, dc->h->tail))
+        disk_index_repair(dc, false); /* links rebuilt from the slots: now sound */
     if (s->prev != NIL)
         dc->slots[s->prev].next = s->next;
     else
@@ -102,6 +111,10 @@ static void list_remove(struct disk_cache *dc, uint32_t i)
 static void list_push_head(struct disk_cache *dc, uint32_t i)
 {
     struct dc_slot *s = &dc->slots[i];
+    if (links_bad(dc, dc->h->head, dc->h->tail)) {
+        disk_index_repair(dc, false); /* which puts i where its state says */
+        return;
+    }
     s->prev = NIL;
     s->next = dc->h->head;
     if (s->next != NIL)
@@ -114,6 +127,10 @@ static void list_push_head(struct disk_cache *dc, uint32_t i)
 static void list_push_tail(struct disk_cache *dc, uint32_t i)
 {
     struct dc_slot *s = &dc->slots[i];
+    if (links_bad(dc, dc->h->head, dc->h->tail)) {
+        disk_index_repair(dc, false);
+        return;
+    }
     s->next = NIL;
     s->prev = dc->h->tail;
     if (s->prev != NIL)
@@ -155,10 +172,10 @@ static bool filler_gone(const struct dc_slot *s, uint64_t now)
 static void drop(struct disk_cache *dc, uint32_t i)
 {
     struct dc_slot *s = &dc->slots[i];
+    if (s->state != SLOT_FILLING) /* FREE and READY slots are on the list */
+        list_remove(dc, i); /* first: a repair it makes puts i back in the hash */
     if (s->state != SLOT_FREE)
         hash_remove(dc, i);
-    if (s->state != SLOT_FILLING) /* FREE and READY slots are on the list */
-        list_remove(dc, i);
     if (s->state == SLOT_READY) {
         dc->h->n_ready--;
         dc->h->used -= s->len;

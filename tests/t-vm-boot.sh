@@ -18,7 +18,7 @@
 # VM_STRACE=1 also boots once under strace -f and reports the system calls
 # qemu made on the image's descriptor (they should all be served by the
 # shim: a descriptor error there means a call bypassed it).
-# VM_ACCEL=kvm|tcg forces the accelerator; REMOTEIO_CACHE_DIR the kernel cache.
+# VM_ACCEL=kvm|tcg forces the accelerator; REMOTEIO_TEST_CACHE the kernel cache.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/vm/guest.sh"
 require python3 curl

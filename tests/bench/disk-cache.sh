@@ -8,6 +8,8 @@
 #   cold     the first read with the disk cache on (an empty one) vs off
 #   rss      peak RSS of that dd reading from a disk cache of BENCH_DISK (2G) vs the
 #            memory cache (REMOTEIO_CACHE_SIZE, 256M) + 32 MiB
+#   8 at once  BENCH_READERS (8) processes reading the file at once on an empty disk
+#            cache: the origin's bytes vs one reader alone (<= 1.1x)
 # Each dd figure is the median of BENCH_REPEAT (3) runs that interleave the sides.
 # BENCH_SIZE (1G) is the file's size.  Prints one line per figure.
 set -u
@@ -69,3 +71,27 @@ if [ -x /usr/bin/time ]; then
     bound=$(( (256 + 32) * 1024 ))
     echo "rss: dd of $SIZE bytes from a $DISK disk cache, 256M memory cache: peak $((kib / 1024)) MiB (bound $((bound / 1024)) MiB: $([ "$kib" -le $bound ] && echo within || echo OVER))"
 fi
+
+# 8 readers of the same image at once on an empty disk cache (a host booting 8 VMs from
+# one base image): what the origin sends, against one reader alone (goal: <= 1.1x).
+# BENCH_READERS (8) sets how many.
+N=${BENCH_READERS:-8}
+sum_bytes() { sleep 0.3; awk '{ s += $2 } END { print s + 0 }' "$NGINX_LOG"; }
+want=$(sha256sum <"$W/big" | cut -d' ' -f1)
+rm -rf "$T/one"
+: >"$NGINX_LOG"
+shimmed env REMOTEIO_CACHE_DIR="$T/one" sha256sum /r/big >"$T/one.out" 2>"$T/err"
+one=$(sum_bytes)
+rm -rf "$T/many"
+: >"$NGINX_LOG"
+t0=$(date +%s.%N)
+pids=
+for i in $(seq "$N"); do
+    shimmed env REMOTEIO_CACHE_DIR="$T/many" sha256sum /r/big >"$T/many.$i" 2>"$T/err.$i" &
+    pids="$pids $!"
+done
+wait $pids
+t1=$(date +%s.%N)
+many=$(sum_bytes)
+right=$(cat "$T/one.out" "$T"/many.* | cut -d' ' -f1 | grep -cx "$want")
+echo "$N readers of one $SIZE-byte image at once, empty disk cache: origin sent $many bytes, one reader alone $one: $(awk -v a="$many" -v b="$one" 'BEGIN { printf "%.3f", a / (b ? b : 1) }')x (goal <= 1.1); $right of $((N + 1)) reads right; $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s for the $N"

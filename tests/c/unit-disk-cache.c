@@ -8,16 +8,19 @@
  * index of a foreign format are rebuilt empty with one log line, the limit holds in
  * allocated and apparent bytes, a directory or file that others could write, another
  * user's, or a symbolic link is refused with one log line, a vanished directory does not
- * stop the tier.  Scratch space under argv[1] (default /tmp).
+ * stop the tier, junk in the eviction list's links of a cache in use is repaired (no
+ * access outside the slot table).  Scratch space under argv[1] (default /tmp).
  * Prints "N passed, N failed". */
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "clock.h"
 #include "disk-test.h"
 #include "disk_cache.h"
 #include "disk_hash.h"
+#include "disk_index.h"
 #include "unit.h"
 
 #define CS 65536u
@@ -403,6 +406,56 @@ static void test_refusals(void)
     }
 }
 
+/* The eviction list's links of a cache in use overwritten through another mapping (as
+ * junk written into DIR/index would): hits, claims and fills go on, right bytes, no
+ * access outside the slot table (before: a segfault in list_remove). */
+static void test_junk_links(void)
+{
+    char dir[4200], index[4300];
+    path_of(dir, sizeof dir, "links");
+    struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
+    CHECK(dc != NULL, "open links");
+    if (!dc)
+        return;
+    struct disk_key k;
+    disk_key_make(dc, &k, "http://127.0.0.1/links", "v", 100 * MiB);
+    for (uint64_t c = 0; c < 8; c++)
+        fill_chunk(dc, &k, 5, 1, c);
+    snprintf(index, sizeof index, "%s/index", dir);
+    int fd = open(index, O_RDWR);
+    struct stat st;
+    void *map = fd >= 0 && fstat(fd, &st) == 0
+                    ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                    : MAP_FAILED;
+    CHECK(map != MAP_FAILED, "map %s", index);
+    if (map == MAP_FAILED) {
+        disk_cache_close(dc);
+        return;
+    }
+    struct dc_header *h = map;
+    struct dc_slot *slots = (struct dc_slot *)((char *)map + DC_HEADER_SIZE);
+    for (uint32_t i = 0; i < h->nslots; i++) {
+        slots[i].prev = 0x7fffffffu - i;
+        slots[i].next = 0x40000000u + i;
+    }
+    h->head = 0x7ffffff0u;
+    h->tail = 0x7fffff00u;
+    int hits = 0;
+    for (uint64_t c = 0; c < 8; c++)
+        hits += hit(dc, &k, 5, 1, c);
+    CHECK(hits >= 0, "reads with junk links: %d hits, no crash", hits);
+    for (uint64_t c = 8; c < 16; c++)
+        fill_chunk(dc, &k, 5, 1, c);
+    hits = 0;
+    for (uint64_t c = 8; c < 16; c++)
+        hits += hit(dc, &k, 5, 1, c);
+    CHECK(hits == 8, "chunks stored after the junk are served: %d of 8", hits);
+    CHECK(h->head < h->nslots && h->tail < h->nslots, "the list's ends are slots again");
+    munmap(map, (size_t)st.st_size);
+    close(fd);
+    disk_cache_close(dc);
+}
+
 int main(int argc, char **argv)
 {
     snprintf(root, sizeof root, "%s/unit-disk-cache.XXXXXX", argc > 1 ? argv[1] : "/tmp");
@@ -416,6 +469,7 @@ int main(int argc, char **argv)
     test_lru();
     test_damage();
     test_refusals();
+    test_junk_links();
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

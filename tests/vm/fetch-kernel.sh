@@ -7,11 +7,11 @@
 #
 #   tests/vm/fetch-kernel.sh [CACHE_DIR]
 #
-# CACHE_DIR defaults to ${REMOTEIO_CACHE_DIR:-/var/cache/remoteio-test}/kernel
+# CACHE_DIR defaults to ${REMOTEIO_TEST_CACHE:-/var/cache/remoteio-test}/kernel
 # (~/.cache/remoteio-test/kernel when that cannot be written).
 # A second run with the cache in place does no network access at all.
 set -eu
-cache=${1:-${REMOTEIO_CACHE_DIR:-/var/cache/remoteio-test}/kernel}
+cache=${1:-${REMOTEIO_TEST_CACHE:-/var/cache/remoteio-test}/kernel}
 if ! mkdir -p "$cache" 2>/dev/null || [ ! -w "$cache" ]; then
     cache=${XDG_CACHE_HOME:-$HOME/.cache}/remoteio-test/kernel   # not root
     mkdir -p "$cache"

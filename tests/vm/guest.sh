@@ -25,7 +25,7 @@
 # IO-APIC timer check can miss its ticks and panic ("IO-APIC + timer doesn't
 # work") before the disk is touched.
 VM_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VM_CACHE=${REMOTEIO_CACHE_DIR:-/var/cache/remoteio-test}
+VM_CACHE=${REMOTEIO_TEST_CACHE:-/var/cache/remoteio-test} # not REMOTEIO_CACHE_DIR: the shim's disk cache
 VM_TIMEOUT=${VM_TIMEOUT:-300}
 VM_PREFIX=()
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin;; esac
