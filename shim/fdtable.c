@@ -20,7 +20,7 @@ static void take_ref(struct vfile *v)
 
 static bool is_vfile(const struct vfile *v)
 {
-    return v != NULL && v != FD_INTERNAL_SOCKET && v != FD_INTERNAL_OTHER;
+    return v != NULL && v != FD_INTERNAL_SOCKET && v != FD_INTERNAL_OTHER && v != FD_VDIR;
 }
 
 struct vfile *fdtable_get(int fd)
@@ -114,6 +114,11 @@ static void mark(int fd, struct vfile *marker)
 void fdtable_mark_internal(int fd)
 {
     mark(fd, FD_INTERNAL_OTHER);
+}
+
+void fdtable_mark_vdir(int fd)
+{
+    mark(fd, FD_VDIR);
 }
 
 void fdtable_mark_internal_socket(int fd)

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# tests/t-s3-list.sh: listings of an s3:// prefix mapping against a real S3 server (Ceph
+# radosgw, tests/s3/server.sh, which checks every signature).
+#
+# A tree of 1,509 keys (1,500 in one "directory", so its listing takes two pages;
+# nested prefixes; names with '&', blanks and UTF-8) is uploaded, and the same tree made
+# locally.  Unmodified programs under the shim see the mapping as that tree: `ls -l`
+# (names, sizes, types), `ls -lR`, `find` (with -type and -size), `du -ab` per file
+# and the total of file sizes, `stat -c %F/%a` of a prefix (with and without a trailing
+# '/', and of the mapping's root) is directory/555, a file found by find reads back its
+# bytes; python3's os.listdir/os.scandir/os.walk agree; a name that is no prefix is
+# ENOENT, a file opened as a directory ENOTDIR.  The server's log shows the listings
+# signed (ListObjectsV2 answered 200 to the test user) and paginated (continuation
+# tokens), and only signed GETs.  An HTTP prefix mapping has no listing: its opendir
+# fails with ENOENT (as without listings), open O_DIRECTORY of a path in it with
+# ENOTDIR.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/s3/server.sh"
+require python3 curl find du ls stat sort
+require_shim
+unset REMOTEIO_MAP REMOTEIO_CONFIG REMOTEIO_STATS REMOTEIO_LOG REMOTEIO_LOG_FILE \
+    AWS_PROFILE AWS_REGION AWS_DEFAULT_REGION AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 \
+    AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+export REMOTEIO_TIMEOUT=5 REMOTEIO_DEADLINE=30 REMOTEIO_RETRIES=1 LC_ALL=C
+start_s3 $((256 << 20))
+B=riolist
+
+# The local tree: big/ with 1,500 files of 0..96 bytes, nested prefixes, odd names.
+L=$T/tree
+mkdir -p "$L/big" "$L/a/b/c" "$L/odd"
+"$PY" - "$L" <<'PY'
+import os, sys
+root = sys.argv[1]
+for i in range(1500):
+    with open(os.path.join(root, "big", "f%05d" % i), "wb") as f:
+        f.write(bytes((i * 7 + k) % 256 for k in range(i % 97)))
+def put(rel, data):
+    with open(os.path.join(root, rel), "wb") as f:
+        f.write(data)
+put("top.txt", b"top\n")
+put("a/x.bin", os.urandom(200 * 1024 + 17))
+put("a/b/y", b"y" * 4097)
+put("a/b/c/deep.txt", b"deep\n")
+put("odd/sp ace & amp.txt", b"amp\n")
+put("odd/\u00e9t\u00e9.txt".encode().decode(), b"utf8\n")
+put("odd/<lt>", b"lt\n")
+put("odd/empty", b"")
+PY
+nkeys=$(find "$L" -type f | wc -l)
+
+check "bucket made and $nkeys keys uploaded" eval 's3_make_bucket $B && \
+    S3_ACCESS_KEY=$S3_ACCESS_KEY S3_SECRET_KEY=$S3_SECRET_KEY S3_REGION=$S3_REGION \
+    timeout -k 2 180 "$PY" - "$S3_ENDPOINT" $B "$L" "$TOP/tests/s3" <<'"'"'PY'"'"'
+import http.client, os, sys, threading, urllib.parse
+sys.path.insert(0, sys.argv[4])
+import sigv4
+endpoint, bucket, root = sys.argv[1:4]
+url = urllib.parse.urlsplit(endpoint)
+ak, sk, region, token = sigv4.credentials()
+files = sorted(os.path.relpath(os.path.join(d, f), root)
+               for d, _, fs in os.walk(root) for f in fs)
+errors = []
+def worker(part):
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=20)
+    for rel in part:
+        body = open(os.path.join(root, rel), "rb").read()
+        path = "/%s/tree/%s" % (bucket, rel)
+        h = sigv4.sign("PUT", url.netloc, path, [], body, ak, sk, region, token=token)
+        conn.request("PUT", sigv4.uri_encode(path, True), body=body, headers=h)
+        r = conn.getresponse(); r.read()
+        if r.status != 200:
+            errors.append("%s: %d" % (rel, r.status)); return
+threads = [threading.Thread(target=worker, args=(files[i::8],)) for i in range(8)]
+[t.start() for t in threads]; [t.join() for t in threads]
+sys.exit("; ".join(errors[:3]) if errors else 0)
+PY'
+# A key outside the mapped prefix, and one that shares a name with a prefix's start.
+make_file "$T/other" 10
+s3_put $B "tree-not/x" "$T/other" >/dev/null
+s3_put $B "treex" "$T/other" >/dev/null
+
+mkdir -p "$T/www/h"; echo hello > "$T/www/h/f"
+start_nginx "$T/www"
+CONF=$T/remoteio.conf
+cat > "$CONF" <<EOF
+map /b/ s3://$B/tree/ endpoint=$S3_ENDPOINT
+map /whole/ s3://$B/ endpoint=$S3_ENDPOINT
+map /h/ $ORIGIN/h/
+EOF
+export REMOTEIO_CONFIG=$CONF AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
+V=/b
+
+# `ls -l` fields that must match: type, size (files only: a directory's size is the
+# file system's business), name.
+ls_fields() { awk 'NF >= 9 && $1 != "total" { t = substr($1, 1, 1); print t, (t == "d" ? "-" : $5), $9, $10, $11, $12 }'; }
+
+scenario_ls() {
+    shim ls -l "$V/" 2>"$T/err" | ls_fields > "$T/got"
+    (cd "$L" && ls -l) | ls_fields > "$T/want"
+    same_bytes "ls -l of the mapping's root: names, sizes, types" "$T/want" "$T/got"
+    shim ls -l "$V/big" 2>>"$T/err" | ls_fields > "$T/got"
+    (cd "$L/big" && ls -l) | ls_fields > "$T/want"
+    check "ls -l of a prefix with 1,500 keys: 1,500 lines" test "$(wc -l < "$T/got")" = 1500
+    same_bytes "ls -l of a prefix with 1,500 keys: names, sizes, types" "$T/want" "$T/got"
+    shim ls -l "$V/odd/" 2>>"$T/err" | ls_fields > "$T/got"
+    (cd "$L/odd" && ls -l) | ls_fields > "$T/want"
+    same_bytes "ls -l with '&', '<', blanks and UTF-8 in names" "$T/want" "$T/got"
+    shim ls -lR "$V" 2>>"$T/err" | sed "s|^$V|.|" | ls_fields_R > "$T/got"
+    (cd "$L" && ls -lR .) | ls_fields_R > "$T/want"
+    same_bytes "ls -lR: every directory's names, sizes, types" "$T/want" "$T/got"
+    shim ls -a "$V/a" > "$T/got" 2>>"$T/err"
+    printf '.\n..\nb\nx.bin\n' > "$T/want"
+    same_bytes "ls -a: . and .. first" "$T/want" "$T/got"
+    [ -s "$T/err" ] && fail "no line printed by the listings" "$(head -3 "$T/err")" ||
+        ok "no line printed by the listings"
+}
+# ls -lR: headers ("./a:") kept, entries as ls_fields prints them.
+ls_fields_R() {
+    awk '/:$/ { print; next } NF >= 9 && $1 != "total" { t = substr($1, 1, 1); print t, (t == "d" ? "-" : $5), $9, $10, $11, $12 }'
+}
+scenario "ls" scenario_ls
+
+scenario_find() {
+    shim find "$V" 2>"$T/err" | sed "s|^$V|.|" | sort > "$T/got"
+    (cd "$L" && find .) | sort > "$T/want"
+    same_bytes "find: every path" "$T/want" "$T/got"
+    check "find: $((nkeys)) files" test "$(shim find "$V" -type f | wc -l)" = "$nkeys"
+    shim find "$V" -type d 2>>"$T/err" | sed "s|^$V|.|" | sort > "$T/got"
+    (cd "$L" && find . -type d) | sort > "$T/want"
+    same_bytes "find -type d: the prefixes" "$T/want" "$T/got"
+    shim find "$V" -type f -size +4k 2>>"$T/err" | sed "s|^$V|.|" | sort > "$T/got"
+    (cd "$L" && find . -type f -size +4k) | sort > "$T/want"
+    same_bytes "find -type f -size +4k (sizes from stat)" "$T/want" "$T/got"
+    f=$(shim find "$V" -name 'x.bin' 2>>"$T/err")
+    shim cat "$f" > "$T/out" 2>>"$T/err"
+    same_bytes "a file found by find reads back its bytes ($f)" "$L/a/x.bin" "$T/out"
+    shim cat "$V/odd/sp ace & amp.txt" > "$T/out" 2>>"$T/err"
+    same_bytes "a file named with '&' and blanks reads back" "$L/odd/sp ace & amp.txt" "$T/out"
+    [ -s "$T/err" ] && fail "no line printed by find" "$(head -3 "$T/err")" ||
+        ok "no line printed by find"
+}
+scenario "find" scenario_find
+
+scenario_du() {
+    shim du -ab "$V" 2>"$T/err" | sed "s|$V|.|" > "$T/du"
+    # files: du -ab prints their sizes; directories' own sizes differ (0 here)
+    (cd "$L" && find . -type f -printf '%s\t%p\n') | sort -k2 > "$T/want"
+    (cd "$L" && find . -type f) | sort > "$T/files"
+    awk -F'\t' 'NR == FNR { f[$1] = 1; next } ($2 in f)' "$T/files" "$T/du" | sort -k2 > "$T/got"
+    same_bytes "du -ab: every file's size" "$T/want" "$T/got"
+    want=$(cd "$L" && find . -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+    got=$(shim du -sb "$V" 2>>"$T/err" | cut -f1)
+    check "du -sb: the total is the sum of the files' sizes ($want)" test "$got" = "$want"
+    got=$(shim du -sb "$V/big" 2>>"$T/err" | cut -f1)
+    want=$(cd "$L/big" && find . -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+    check "du -sb of the 1,500-key prefix ($want)" test "$got" = "$want"
+    [ -s "$T/err" ] && fail "no line printed by du" "$(head -3 "$T/err")" ||
+        ok "no line printed by du"
+}
+scenario "du" scenario_du
+
+scenario_stat() {
+    for p in "$V/a" "$V/a/" "$V/a/b/c" "$V" "$V/" /whole /whole/tree; do
+        got=$(shim stat -c %F/%a "$p" 2>&1)
+        check "stat -c %F/%a $p: directory/555" test "$got" = "directory/555"
+    done
+    got=$(shim stat -c %F/%a/%s "$V/a/x.bin" 2>&1)
+    check "stat of a key: regular file/444/its size" test "$got" = "regular file/444/$((200 * 1024 + 17))"
+    got=$(shim stat -c %i "$V/a" "$V/a/b" | sort -u | wc -l)
+    check "two prefixes have two inode numbers" test "$got" = 2
+    got=$(shim "$PY" -c '
+import os, sys
+r = []
+for p in ("/b/nope", "/b/a/no/", "/b/a/x.bin/"):
+    try:
+        os.stat(p); r.append("ok")
+    except OSError as e:
+        r.append(os.strerror(e.errno))
+try:
+    os.listdir("/b/top.txt"); r.append("ok")
+except OSError as e:
+    r.append(os.strerror(e.errno))
+print(",".join(r))' 2>/dev/null)
+    check "no key, no prefix: ENOENT; a key as a directory: ENOTDIR ($got)" test "$got" = \
+        "No such file or directory,No such file or directory,Not a directory,Not a directory"
+}
+scenario "stat" scenario_stat
+
+scenario_python() {
+    got=$(shim "$PY" -c '
+import os
+n = len(os.listdir("/b/big"))
+kinds = sorted((e.name, e.is_dir(), e.stat().st_size if e.is_file() else -1)
+               for e in os.scandir("/b/a"))
+walk = sum(len(fs) for _, _, fs in os.walk("/b"))
+print(n, kinds, walk)' 2>&1)
+    want="1500 [('b', True, -1), ('x.bin', False, $((200 * 1024 + 17)))] $nkeys"
+    check "python3 os.listdir, os.scandir, os.walk ($got)" test "$got" = "$want"
+    got=$(shim "$PY" -c '
+import os
+fd = os.open("/b/a", os.O_RDONLY | os.O_DIRECTORY)
+d = os.dup(fd)
+os.close(fd)
+print(sorted(os.listdir(d)), os.path.isdir("/b/a/b"))
+os.close(d)' 2>&1)
+    check "a duplicate of a directory descriptor lists it ($got)" test "$got" = "['b', 'x.bin'] True"
+}
+scenario "python" scenario_python
+
+scenario_http() {
+    got=$(shim "$PY" -c '
+import os
+r = []
+for p in ("/h", "/h/", "/h/sub"):
+    try:
+        os.listdir(p); r.append("ok")
+    except OSError as e:
+        r.append(os.strerror(e.errno))
+try:
+    os.open("/h/sub", os.O_RDONLY | os.O_DIRECTORY); r.append("ok")
+except OSError as e:
+    r.append(os.strerror(e.errno))
+print(",".join(r))' 2>&1)
+    check "an HTTP prefix mapping has no listing: opendir ENOENT, O_DIRECTORY ENOTDIR ($got)" \
+        test "$got" = "No such file or directory,No such file or directory,No such file or directory,Not a directory"
+    shim ls /h/ > /dev/null 2>"$T/err"
+    check "ls of an HTTP prefix mapping fails" grep -q "cannot open directory" "$T/err"
+    check "a file of the HTTP prefix mapping still reads" test "$(shim cat /h/f)" = hello
+}
+scenario "http" scenario_http
+
+scenario_log() {
+    s3_request_log > "$T/log"
+    lists=$(grep -c '^GET /'$B'/?.*list-type=2.* 200 rio$' "$T/log")
+    check "listings were signed and answered 200 ($lists ListObjectsV2 requests)" test "$lists" -gt 0
+    unsigned=$(grep 'list-type=2' "$T/log" | awk '$4 != "rio" || $3 != 200' | wc -l)
+    check "no listing request unsigned or refused" test "$unsigned" = 0
+    pages=$(grep 'list-type=2' "$T/log" | grep 'prefix=tree%2Fbig%2F' | grep -c 'continuation-token=')
+    check "the 1,500-key prefix took more than one page ($pages requests with a continuation token)" \
+        test "$pages" -gt 0
+    other=$(awk '$2 != "/" && (($1 != "GET" && $1 != "HEAD" && $1 != "PUT") || ($1 != "PUT" && $4 != "rio"))' "$T/log" | wc -l)
+    check "only signed GET/HEAD of ours" test "$other" = 0
+}
+scenario "log" scenario_log
+
+finish
