@@ -51,6 +51,23 @@ static struct vstream *ours(DIR *dp)
     return s;
 }
 
+/* fork: streams_lock is taken before and released after (registered at the first
+ * stream), so that a child never inherits it held. */
+static void lock_streams(void)
+{
+    pthread_mutex_lock(&streams_lock);
+}
+
+static void unlock_streams(void)
+{
+    pthread_mutex_unlock(&streams_lock);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(lock_streams, unlock_streams, unlock_streams);
+}
+
 /* A stream of ours on the virtual directory descriptor fd; on failure NULL, and fd
  * closed when close_on_failure. */
 static DIR *stream_on(int fd, bool close_on_failure)
@@ -69,6 +86,8 @@ static DIR *stream_on(int fd, bool close_on_failure)
     }
     s->fd = fd;
     s->d = d;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_atfork);
     pthread_mutex_lock(&streams_lock);
     s->next = streams;
     streams = s;

@@ -220,9 +220,29 @@ static int make_placeholder(int flags)
     return fd;
 }
 
+/* fork: the table's lock is taken before and released after, in the parent and the
+ * child (registered at the first open; a vdir's pos_lock is held for a memory copy
+ * only). */
+static void lock_table(void)
+{
+    pthread_mutex_lock(&table_lock);
+}
+
+static void unlock_table(void)
+{
+    pthread_mutex_unlock(&table_lock);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(lock_table, unlock_table, unlock_table);
+}
+
 /* Puts d on fd, with the caller's reference (dropped when it cannot be put there). */
 static int install(int fd, struct vdir *d)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, register_atfork);
     pthread_mutex_lock(&table_lock);
     if (!by_fd)
         by_fd = calloc(FDTABLE_SIZE, sizeof *by_fd);
