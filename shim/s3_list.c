@@ -227,7 +227,9 @@ static int list_request(struct listing *ls, const char *token, struct answer *a,
     if (cc != CURLE_OK) {
         const char *msg = curl_failure_is_permanent(cc) && errbuf[0] ? errbuf
                                                                       : libcurl.easy_strerror(cc);
-        snprintf(why, whylen, "%s", msg);
+        size_t n = strnlen(msg, whylen - 1); /* a long message is cut */
+        memcpy(why, msg, n);
+        why[n] = '\0';
         if (curl_failure_is_permanent(cc)) {
             log_error("%s: list %s: %s; giving up", ls->path, ls->shown, why);
             return -EIO;

@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "fdtable.h"
 #include "log.h"
 #include "object.h"
@@ -26,6 +27,7 @@
 
 struct vdir {
     int refs;                 /* table_lock */
+    uint64_t taken_ms;        /* when the listing was taken */
     char *path;               /* normalised, no trailing '/' ("/remote" for the root) */
     struct vdir_entry *e;     /* "." and ".." first, then the listing, sorted */
     size_t n;
@@ -36,6 +38,9 @@ struct vdir {
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vdir **by_fd; /* FDTABLE_SIZE slots, made at the first open */
+/* The last listings taken (a reference each), for stat of their entries. */
+static struct vdir *recent[VDIR_RECENT];
+static unsigned recent_next;
 
 static uint64_t path_hash(const char *s)
 {
@@ -137,6 +142,11 @@ static int by_name(const void *a, const void *b)
     return c ? c : (x->type == DT_DIR) - (y->type == DT_DIR); /* the file first */
 }
 
+static int by_name_only(const void *a, const void *b)
+{
+    return strcmp(((const struct vdir_entry *)a)->name, ((const struct vdir_entry *)b)->name);
+}
+
 static void free_collect(struct collect *c)
 {
     for (size_t i = 0; i < c->n; i++)
@@ -193,6 +203,7 @@ static struct vdir *make_vdir(const char *norm, struct collect *c)
         log_warn("%s: %zu names are both a key and a prefix; listed as files", norm, dups);
     pthread_mutex_init(&d->pos_lock, NULL);
     d->refs = 1;
+    d->taken_ms = now_ms();
     return d;
 }
 
@@ -203,6 +214,20 @@ static void vdir_free(struct vdir *d)
     free(d->e);
     free(d->names);
     free(d);
+}
+
+/* d becomes one of the recent listings (a reference of its own); the oldest goes. */
+static void keep_recent(struct vdir *d)
+{
+    pthread_mutex_lock(&table_lock);
+    d->refs++;
+    struct vdir *old = recent[recent_next % VDIR_RECENT];
+    recent[recent_next++ % VDIR_RECENT] = d;
+    if (old && --old->refs > 0)
+        old = NULL;
+    pthread_mutex_unlock(&table_lock);
+    if (old)
+        vdir_free(old);
 }
 
 /* O_PATH of a fresh socket inode (vfile.c makes its placeholders the same way). */
@@ -308,7 +333,33 @@ int vdir_open(const char *norm, const struct mapping *m, const char *rest, int f
         return -1;
     }
     log_debug("%s: directory opened on fd %d: %zu entries", norm, fd, d->n - 2);
+    keep_recent(d);
     return fd;
+}
+
+/* The entry name of the directory parent in a listing taken within VDIR_STAT_MS, as a
+ * copy; false when no such listing holds it. */
+static bool recent_entry(const char *parent, size_t parent_len, const char *name,
+                         struct vdir_entry *out)
+{
+    uint64_t now = now_ms();
+    bool found = false;
+    pthread_mutex_lock(&table_lock);
+    for (unsigned i = 0; i < VDIR_RECENT && !found; i++) {
+        struct vdir *d = recent[i];
+        if (!d || now - d->taken_ms > VDIR_STAT_MS || strlen(d->path) != parent_len ||
+            memcmp(d->path, parent, parent_len) != 0 || d->n <= 2)
+            continue;
+        struct vdir_entry key = { .name = name };
+        const struct vdir_entry *e = bsearch(&key, d->e + 2, d->n - 2, sizeof *d->e, by_name_only);
+        if (e) {
+            *out = *e;
+            out->name = NULL; /* the name is the caller's */
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&table_lock);
+    return found;
 }
 
 int vdir_stat(const char *norm, const struct mapping *m, const char *rest, bool dir_only,
@@ -321,6 +372,18 @@ int vdir_stat(const char *norm, const struct mapping *m, const char *rest, bool 
         return -1;
     }
     int rc = 0;
+    const char *slash = strrchr(norm, '/');
+    struct vdir_entry e;
+    if (slash && recent_entry(norm, (size_t)(slash - norm), slash + 1, &e) &&
+        (!dir_only || e.type == DT_DIR)) {
+        /* listed a moment ago: as the listing says (an open probes the object anyway) */
+        if (e.type == DT_DIR)
+            vdir_fill_stat(norm, st);
+        else
+            object_fill_stat_listed(furl, e.size, e.mtime, st);
+        free(furl);
+        return 0;
+    }
     if (!dir_only) {
         rc = object_stat_url(norm, furl, &opt, st);
         if (rc == 0 || errno != ENOENT || !vdir_listable(m)) {

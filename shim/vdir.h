@@ -7,7 +7,11 @@
  * O_DIRECTORY, which fdopendir follows): one ListObjectsV2 listing, every page of it
  * (s3_list.h), "." and ".." first, then the names sorted; a name that is both a key and a
  * prefix is listed once, as the file.  rewinddir goes back to the start of the same
- * snapshot.  At most VDIR_MAX_ENTRIES entries (and VDIR_NAMES_MAX bytes of names) per
+ * snapshot.  The last VDIR_RECENT listings answer stat of their entries for
+ * VDIR_STAT_MS after they were taken (ls -l, du and find stat every entry they list):
+ * a file as the listing says (Size, LastModified; the object's own inode number), a
+ * prefix as a directory; open probes the object as always, so a read never depends on
+ * a listing.  At most VDIR_MAX_ENTRIES entries (and VDIR_NAMES_MAX bytes of names) per
  * directory: a larger one fails to open with EOVERFLOW and one line, never a partial
  * listing.
  *
@@ -18,7 +22,8 @@
  * objects' device, its inode a hash of its path (the same for stat and fstat, different
  * per directory, as fts's cycle checks need).
  *
- * Locking: one mutex guards the table of descriptors and the reference counts; each
+ * Locking: one mutex guards the table of descriptors, the recent listings and the
+ * reference counts; each
  * vdir's own mutex guards its position.  Listing happens before either is taken.
  *
  * Errors: -1 (or NULL) with errno: ENOENT (nothing under the prefix), ENOTDIR (a file
@@ -36,6 +41,8 @@
 
 #define VDIR_MAX_ENTRIES 100000
 #define VDIR_NAMES_MAX (16 << 20)
+#define VDIR_RECENT 4        /* listings kept after their directory is closed... */
+#define VDIR_STAT_MS 10000   /* ...answering stat of their entries for this long */
 
 struct vdir;
 

@@ -11,7 +11,8 @@
 # bytes; python3's os.listdir/os.scandir/os.walk agree; a name that is no prefix is
 # ENOENT, a file opened as a directory ENOTDIR.  The server's log shows the listings
 # signed (ListObjectsV2 answered 200 to the test user) and paginated (continuation
-# tokens), and only signed GETs.  An HTTP prefix mapping has no listing: its opendir
+# tokens), the stats of listed keys answered from the listings (no probe of them), and
+# only signed GETs.  An HTTP prefix mapping has no listing: its opendir
 # fails with ENOENT (as without listings), open O_DIRECTORY of a path in it with
 # ENOTDIR.
 . "$(dirname "$0")/lib.sh"
@@ -238,6 +239,10 @@ scenario_log() {
     pages=$(grep 'list-type=2' "$T/log" | grep 'prefix=tree%2Fbig%2F' | grep -c 'continuation-token=')
     check "the 1,500-key prefix took more than one page ($pages requests with a continuation token)" \
         test "$pages" -gt 0
+    probes=$(grep -c "^GET /$B/tree/big/f" "$T/log")
+    echo "# GETs of the 1,500 listed keys after all the listings and stats: $probes"
+    check "stat of listed keys answered from the listing (ls -l, du, find -size: $probes probes)" \
+        test "$probes" -lt 150
     other=$(awk '$2 != "/" && (($1 != "GET" && $1 != "HEAD" && $1 != "PUT") || ($1 != "PUT" && $4 != "rio"))' "$T/log" | wc -l)
     check "only signed GET/HEAD of ours" test "$other" = 0
 }
