@@ -208,6 +208,25 @@ os.close(d)' 2>&1)
 }
 scenario "python" scenario_python
 
+scenario_calls() {
+    walk=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests/dirwalk
+    [ -x "$walk" ] || { fail "dirwalk is built (make tests)"; return; }
+    for d in big a odd; do
+        shim "$walk" getdents "$V/$d" 2>"$T/err" | sort > "$T/got"
+        "$walk" getdents "$L/$d" | sort > "$T/want"
+        same_bytes "getdents64 (512-byte buffers) and fstatat relative to the fd: $d" "$T/want" "$T/got"
+        got=$(shim "$walk" streams "$V/$d" 2>&1)
+        want=$("$walk" streams "$L/$d" 2>&1)
+        check "readdir_r, telldir/seekdir, rewinddir, readdir64 on fdopendir of a dup: $d ($got)" \
+            test "$got" = "$want"
+    done
+    got=$(shim "$walk" streams "$L/big" 2>&1)
+    check "libc's own streams pass through the hooks untouched ($got)" test "$got" = "ok 1502"
+    got=$(shim "$walk" getdents "$V" 2>&1 | sort | tr '\n' ' ')
+    check "getdents64 of the mapping's root ($got)" test "$got" = "a d big d odd d top.txt f "
+}
+scenario "calls" scenario_calls
+
 scenario_http() {
     got=$(shim "$PY" -c '
 import os
