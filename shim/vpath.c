@@ -26,11 +26,13 @@ static bool matched(const char *path, struct vpath *v, int *err)
 }
 
 /* path relative to the virtual directory dirfd: its path and path, normalised.  Its
- * root's ("/remote") children are matched as any path; "" or "." is the directory
- * itself, ".." may lead out of the mappings (then libc resolves the path as written,
+ * root's ("/remote") children are matched as any path; "." is the directory itself
+ * ("" is left to the callers that take AT_EMPTY_PATH), ".." may lead out of the mappings (then libc resolves the path as written,
  * relative to the placeholder, and fails). */
 static bool in_vdir(int dirfd, const char *path, struct vpath *v, int *err)
 {
+    if (!path[0])
+        return false; /* "" without AT_EMPTY_PATH: the kernel's ENOENT */
     struct vdir *d = vdir_get(dirfd);
     if (!d) {
         *err = EBADF;
@@ -44,7 +46,7 @@ static bool in_vdir(int dirfd, const char *path, struct vpath *v, int *err)
         *err = ENAMETOOLONG;
         return true;
     }
-    if (!matched(path[0] ? path : ".", v, err) && vdir_root_mapping(v->norm)) {
+    if (!matched(path, v, err) && vdir_root_mapping(v->norm)) {
         /* the root itself ("." or ".." back to it): a directory of the mapping */
         v->map = vdir_root_mapping(v->norm);
         v->rest = v->norm + strlen(v->norm); /* "" */

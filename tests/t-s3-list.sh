@@ -12,7 +12,10 @@
 # ENOENT, a file opened as a directory ENOTDIR.  The server's log shows the listings
 # signed (ListObjectsV2 answered 200 to the test user) and paginated (continuation
 # tokens), the stats of listed keys answered from the listings (no probe of them), and
-# only signed GETs.  An HTTP prefix mapping has no listing: its opendir
+# only signed GETs.  getdents64 and every stream call (tests/c/dirwalk.c) agree with
+# the local copy.  A garbled answer, one cut short and a server repeating its
+# continuation token are EIO with one line each (fake buckets on nginx).  An HTTP prefix
+# mapping has no listing: its opendir
 # fails with ENOENT (as without listings), open O_DIRECTORY of a path in it with
 # ENOTDIR.
 . "$(dirname "$0")/lib.sh"
@@ -46,6 +49,8 @@ put("odd/sp ace & amp.txt", b"amp\n")
 put("odd/\u00e9t\u00e9.txt".encode().decode(), b"utf8\n")
 put("odd/<lt>", b"lt\n")
 put("odd/empty", b"")
+os.makedirs(os.path.join(root, "odd", "dir \u00e9 & +x"))
+put("odd/dir \u00e9 & +x/in", b"in a prefix that needs encoding\n")
 PY
 nkeys=$(find "$L" -type f | wc -l)
 
@@ -81,12 +86,21 @@ s3_put $B "tree-not/x" "$T/other" >/dev/null
 s3_put $B "treex" "$T/other" >/dev/null
 
 mkdir -p "$T/www/h"; echo hello > "$T/www/h/f"
+# Fake "buckets" on nginx whose every listing is the same bad answer (index.html).
+LH='<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Prefix></Prefix>'
+mkdir -p "$T/www/garbled" "$T/www/cut" "$T/www/loop"
+printf '%s<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResul>' "$LH" > "$T/www/garbled/index.html"
+printf '%s<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Con' "$LH" > "$T/www/cut/index.html"
+printf '%s<IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResult>' "$LH" > "$T/www/loop/index.html"
 start_nginx "$T/www"
 CONF=$T/remoteio.conf
 cat > "$CONF" <<EOF
 map /b/ s3://$B/tree/ endpoint=$S3_ENDPOINT
 map /whole/ s3://$B/ endpoint=$S3_ENDPOINT
 map /h/ $ORIGIN/h/
+map /garbled/ s3://garbled/ endpoint=$ORIGIN sign=0 retries=0
+map /cut/ s3://cut/ endpoint=$ORIGIN sign=0 retries=0
+map /loop/ s3://loop/ endpoint=$ORIGIN sign=0 retries=0
 EOF
 export REMOTEIO_CONFIG=$CONF AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 V=/b
@@ -248,6 +262,21 @@ print(",".join(r))' 2>&1)
     check "a file of the HTTP prefix mapping still reads" test "$(shim cat /h/f)" = hello
 }
 scenario "http" scenario_http
+
+scenario_bad_answers() {
+    for b in garbled cut loop; do
+        got=$(shim "$PY" -c '
+import os, sys
+try:
+    os.listdir(sys.argv[1]); print("listed")
+except OSError as e:
+    print(os.strerror(e.errno))' "/$b/" 2>"$T/err")
+        check "a $b listing is refused with EIO ($got)" test "$got" = "Input/output error"
+        n=$(grep -c "^remoteio: " "$T/err")
+        check "one line says why ($(head -1 "$T/err" | cut -c1-120))" test "$n" = 1
+    done
+}
+scenario "bad answers" scenario_bad_answers
 
 scenario_log() {
     s3_request_log > "$T/log"
