@@ -2,8 +2,9 @@
  * regular file, mode 0444, of the object's size, with Last-Modified as its times; the
  * directory of a prefix mapping ("/remote" for "/remote/") is a directory when nothing
  * real is there, and so are a virtual directory's descriptor and, under an s3://
- * prefix mapping, a name with keys under it (vdir_stat: mode 0555).  glibc 2.33+ exports stat/fstat/fstatat directly and keeps __xstat and
- * friends for older binaries: both are hooked, and all lead to the same few functions. */
+ * prefix mapping, a name with keys under it (vdir_stat: mode 0555).  glibc 2.33+ exports
+ * stat/fstat/fstatat directly and keeps __xstat and friends for older binaries: both
+ * are hooked, and all lead to the same few functions. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>

@@ -166,7 +166,8 @@ static int list_request(struct listing *ls, const char *token, struct answer *a,
             break;
         if (i == rq.nheaders)
             snprintf(host, sizeof host, "Host: %s", rq.host);
-        struct curl_slist *l = libcurl.slist_append(headers, i < rq.nheaders ? rq.headers[i] : host);
+        const char *line = i < rq.nheaders ? rq.headers[i] : host;
+        struct curl_slist *l = libcurl.slist_append(headers, line);
         if (!l)
             rc = -ENOMEM;
         else
@@ -249,8 +250,9 @@ static int refusal(struct listing *ls, const struct answer *a, const struct s3_s
     snprintf(region, sizeof region, "%s", a->r.bucket_region);
     if (!region[0] && a->body)
         s3_xml_value(a->body, a->len, "Region", region, sizeof region);
-    if ((st == 301 || st == 307 || (st == 400 && strcmp(code, "AuthorizationHeaderMalformed") == 0)) &&
-        region[0] && s3_region_learn(ls->url, how->region, region)) {
+    bool elsewhere = st == 301 || st == 307 ||
+                     (st == 400 && strcmp(code, "AuthorizationHeaderMalformed") == 0);
+    if (elsewhere && region[0] && s3_region_learn(ls->url, how->region, region)) {
         log_warn("%s: %s: the bucket is in region %s, not %s; using %s from now on", ls->path,
                  ls->shown, region, how->region, region);
         return 2;

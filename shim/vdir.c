@@ -405,7 +405,9 @@ int vdir_stat(const char *norm, const struct mapping *m, const char *rest, bool 
         errno = object_stat_url(norm, furl, &opt, &fst) == 0 ? ENOTDIR : ENOENT;
         rc = -1;
     } else {
-        errno = any == 0 ? ENOENT : -any;
+        /* nothing there; or the listing failed (said in one line): then the key's
+         * answer, no such key, stands unless a directory was asked for */
+        errno = any == 0 || !dir_only ? ENOENT : -any;
         rc = -1;
     }
     free(furl);

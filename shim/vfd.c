@@ -100,8 +100,11 @@ bool vfd_open(int dirfd, const char *path, int flags, int *fd)
     } else {
         *fd = vfile_open(vp.norm, vp.map, vp.rest, flags);
         /* a prefix with keys under it is a directory, as open(2) opens one */
-        if (*fd < 0 && errno == ENOENT && vdir_listable(vp.map) && !(flags & O_CREAT))
+        if (*fd < 0 && errno == ENOENT && vdir_listable(vp.map) && !(flags & O_CREAT)) {
             *fd = vdir_open(vp.norm, vp.map, vp.rest, flags);
+            if (*fd < 0)
+                errno = ENOENT; /* no key; whether a prefix is there is not the question */
+        }
     }
     shim_leave();
     if (*fd < 0 && errno == ENOENT && (flags & O_CREAT))

@@ -27,8 +27,9 @@ static bool matched(const char *path, struct vpath *v, int *err)
 
 /* path relative to the virtual directory dirfd: its path and path, normalised.  Its
  * root's ("/remote") children are matched as any path; "." is the directory itself
- * ("" is left to the callers that take AT_EMPTY_PATH), ".." may lead out of the mappings (then libc resolves the path as written,
- * relative to the placeholder, and fails). */
+ * ("" is left to the callers that take AT_EMPTY_PATH); ".." may lead out of the
+ * mappings (then libc resolves the path as written, relative to the placeholder, and
+ * fails). */
 static bool in_vdir(int dirfd, const char *path, struct vpath *v, int *err)
 {
     if (!path[0])
