@@ -322,18 +322,18 @@ int vdir_open(const char *norm, const struct mapping *m, const char *rest, int f
         errno = seen < 0 ? -seen : ENOMEM;
         return -1;
     }
+    keep_recent(d); /* before the descriptor exists, which a close could free d with */
     int fd = make_placeholder(flags);
     if (fd < 0 || install(fd, d) < 0) {
         int e = errno;
         if (fd < 0)
-            vdir_free(d);
+            vdir_unref(d);
         else
             syscall(SYS_close, fd);
         errno = e;
         return -1;
     }
-    log_debug("%s: directory opened on fd %d: %zu entries", norm, fd, d->n - 2);
-    keep_recent(d);
+    log_debug("%s: directory opened on fd %d: %zu entries", norm, fd, vdir_count(d) - 2);
     return fd;
 }
 

@@ -278,6 +278,14 @@ except OSError as e:
 }
 scenario "bad answers" scenario_bad_answers
 
+scenario_secrets() {
+    REMOTEIO_LOG=debug shim ls -lR "$V/a" > /dev/null 2>"$T/debug"
+    check "REMOTEIO_LOG=debug says the listings went out" grep -q ": list http://" "$T/debug"
+    leaks=$(grep -c -e "$S3_SECRET_KEY" -e "Signature=" -e "Credential=" "$T/debug")
+    check "no secret or signature in the debug lines of a listing ($leaks)" test "$leaks" = 0
+}
+scenario "secrets" scenario_secrets
+
 scenario_log() {
     s3_request_log > "$T/log"
     lists=$(grep -c '^GET /'$B'/?.*list-type=2.* 200 rio$' "$T/log")
