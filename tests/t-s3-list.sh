@@ -14,7 +14,9 @@
 # tokens), the stats of listed keys answered from the listings (no probe of them), and
 # only signed GETs.  getdents64 and every stream call (tests/c/dirwalk.c) agree with
 # the local copy.  A garbled answer, one cut short and a server repeating its
-# continuation token are EIO with one line each (fake buckets on nginx).  An HTTP prefix
+# continuation token are EIO with one line each (fake buckets on nginx), as is a 503 on
+# every attempt (after the retries); a wrong secret is EACCES naming
+# SignatureDoesNotMatch, a missing bucket ENOENT naming NoSuchBucket.  An HTTP prefix
 # mapping has no listing: its opendir
 # fails with ENOENT (as without listings), open O_DIRECTORY of a path in it with
 # ENOTDIR.
@@ -92,7 +94,7 @@ mkdir -p "$T/www/garbled" "$T/www/cut" "$T/www/loop"
 printf '%s<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResul>' "$LH" > "$T/www/garbled/index.html"
 printf '%s<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Con' "$LH" > "$T/www/cut/index.html"
 printf '%s<IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResult>' "$LH" > "$T/www/loop/index.html"
-start_nginx "$T/www"
+start_nginx "$T/www" 'location /busy/ { return 503; }' 
 CONF=$T/remoteio.conf
 cat > "$CONF" <<EOF
 map /b/ s3://$B/tree/ endpoint=$S3_ENDPOINT
@@ -101,6 +103,8 @@ map /h/ $ORIGIN/h/
 map /garbled/ s3://garbled/ endpoint=$ORIGIN sign=0 retries=0
 map /cut/ s3://cut/ endpoint=$ORIGIN sign=0 retries=0
 map /loop/ s3://loop/ endpoint=$ORIGIN sign=0 retries=0
+map /busy/ s3://busy/ endpoint=$ORIGIN sign=0 retries=2
+map /nob/ s3://riolist-no-such-bucket/ endpoint=$S3_ENDPOINT
 EOF
 export REMOTEIO_CONFIG=$CONF AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 V=/b
@@ -277,6 +281,32 @@ except OSError as e:
     done
 }
 scenario "bad answers" scenario_bad_answers
+
+listdir_errno() {
+    shim "$PY" -c '
+import os, sys
+try:
+    os.listdir(sys.argv[1]); print("listed")
+except OSError as e:
+    print(os.strerror(e.errno))' "$1"
+}
+
+scenario_errors() {
+    got=$(AWS_SECRET_ACCESS_KEY=wrong listdir_errno "$V/a" 2>"$T/err")
+    check "a wrong secret: EACCES ($got)" test "$got" = "Permission denied"
+    check "one line names SignatureDoesNotMatch and the credentials' source" \
+        grep -q "SignatureDoesNotMatch (credentials from environment); access denied" "$T/err"
+    check "and no secret" test "$(grep -c -e wrong -e "$S3_SECRET_KEY" "$T/err")" = 0
+    got=$(listdir_errno /nob/ 2>"$T/err")
+    check "no such bucket: ENOENT ($got)" test "$got" = "No such file or directory"
+    check "one line names NoSuchBucket" grep -q "HTTP 404 NoSuchBucket" "$T/err"
+    got=$(listdir_errno /busy/ 2>"$T/err")
+    check "503 on every listing: EIO after the retries ($got)" test "$got" = "Input/output error"
+    check "one line says so (3 attempts)" grep -q "HTTP 503; giving up after 3 attempts" "$T/err"
+    n=$(grep -c 'GET /busy/?' "$NGINX_LOG")
+    check "the listing was asked 3 times ($n)" test "$n" = 3
+}
+scenario "errors" scenario_errors
 
 scenario_secrets() {
     REMOTEIO_LOG=debug shim ls -lR "$V/a" > /dev/null 2>"$T/debug"
