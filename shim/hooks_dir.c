@@ -6,7 +6,8 @@
  * stream of ours; readdir, readdir64, readdir_r, readdir64_r, telldir, seekdir,
  * rewinddir, dirfd and closedir serve it from the vdir's snapshot, and pass any other
  * stream to libc.  getdents64 on a virtual directory's descriptor packs the same entries
- * as the kernel would.  A plain HTTP prefix mapping has no listing: its opendir fails as
+ * as the kernel would, and scandir/scandir64 (whose glibc versions call glibc's own
+ * opendir, which no hook sees) read our streams.  A plain HTTP prefix mapping has no listing: its opendir fails as
  * libc's does (ENOENT), and open with O_DIRECTORY with ENOTDIR.
  *
  * Our streams are told from libc's by a list of them (one mutex, held for the lookup
@@ -14,6 +15,7 @@
  * Two threads must not use one stream at once (POSIX says the same of libc's); the
  * vdir's position has its own lock, shared with the descriptor's duplicates. */
 #include <dirent.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,24 +98,50 @@ static DIR *stream_on(int fd, bool close_on_failure)
     return (DIR *)s;
 }
 
-EXPORT DIR *opendir(const char *path)
+/* A stream of ours when path is a directory of an s3:// prefix mapping (*ours set;
+ * NULL with errno when it cannot be opened), else NULL with *ours false. */
+static DIR *open_ours(const char *path, bool *ours)
 {
     int saved = errno, fd, err;
     struct vpath vp;
-    if (vpath_match(AT_FDCWD, path, &vp, &err) && vdir_listable(vp.map)) {
-        if (!vfd_open(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, &fd) || fd < 0)
-            return NULL;
-        DIR *dp = stream_on(fd, true);
-        if (dp)
-            errno = saved;
+    *ours = vpath_match(AT_FDCWD, path, &vp, &err) && vdir_listable(vp.map);
+    if (!*ours)
+        return NULL;
+    if (!vfd_open(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, &fd) || fd < 0)
+        return NULL;
+    DIR *dp = stream_on(fd, true);
+    if (dp)
+        errno = saved;
+    return dp;
+}
+
+/* libc found nothing at path: a prefix mapping's own directory, as a stream of ours
+ * (*ours set), when the mapping has listings. */
+static DIR *open_root(const char *path, int saved, bool *ours)
+{
+    int fd;
+    *ours = errno == ENOENT && config.nmaps &&
+            vfd_open_root(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, &fd);
+    if (!*ours)
+        return NULL;
+    DIR *dp = stream_on(fd, true);
+    if (dp)
+        errno = saved;
+    return dp;
+}
+
+EXPORT DIR *opendir(const char *path)
+{
+    bool ours;
+    int saved = errno;
+    DIR *dp = open_ours(path, &ours);
+    if (ours)
         return dp;
-    }
-    DIR *dp = REAL(opendir)(path);
-    if (!dp && errno == ENOENT && config.nmaps &&
-        vfd_open_root(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, &fd)) {
-        dp = stream_on(fd, true);
-        if (dp)
-            errno = saved;
+    dp = REAL(opendir)(path);
+    if (!dp) {
+        DIR *root = open_root(path, saved, &ours);
+        if (ours)
+            return root;
     }
     return dp;
 }
@@ -307,4 +335,73 @@ EXPORT ssize_t getdents64(int fd, void *buf, size_t len)
         return -1;
     }
     return (ssize_t)p.used;
+}
+
+/* scandir of a stream of ours: entries as glibc's scandir makes them (one malloc'd
+ * struct each), filtered by sel, sorted with cmp; the stream is closed. */
+static int scan_ours(DIR *dp, struct dirent64 ***list, int (*sel)(const struct dirent64 *),
+                     int (*cmp)(const struct dirent64 **, const struct dirent64 **))
+{
+    struct vstream *s = ours(dp);
+    struct dirent64 **v = NULL, *e;
+    size_t n = 0, cap = 0;
+    int saved = errno, err = 0;
+    while ((e = next_entry(s, &s->ent))) {
+        if (sel && !sel(e))
+            continue;
+        if (n == cap) {
+            size_t c = cap ? cap * 2 : 64;
+            struct dirent64 **nv = c < INT_MAX ? realloc(v, c * sizeof *nv) : NULL;
+            if (!nv) {
+                err = ENOMEM;
+                break;
+            }
+            v = nv;
+            cap = c;
+        }
+        if (!(v[n] = malloc(sizeof *e))) {
+            err = ENOMEM;
+            break;
+        }
+        memcpy(v[n++], e, sizeof *e);
+    }
+    closedir(dp);
+    if (err) {
+        while (n)
+            free(v[--n]);
+        free(v);
+        errno = err;
+        return -1;
+    }
+    if (cmp && n > 1)
+        qsort(v, n, sizeof *v, (int (*)(const void *, const void *))cmp);
+    *list = v;
+    errno = saved;
+    return (int)n;
+}
+
+EXPORT int scandir64(const char *path, struct dirent64 ***list,
+                     int (*sel)(const struct dirent64 *),
+                     int (*cmp)(const struct dirent64 **, const struct dirent64 **))
+{
+    bool ours;
+    int saved = errno;
+    DIR *dp = open_ours(path, &ours);
+    if (ours)
+        return dp ? scan_ours(dp, list, sel, cmp) : -1;
+    int rc = REAL(scandir64)(path, list, sel, cmp);
+    if (rc < 0) {
+        dp = open_root(path, saved, &ours);
+        if (ours)
+            return dp ? scan_ours(dp, list, sel, cmp) : -1;
+    }
+    return rc;
+}
+
+/* struct dirent is struct dirent64 here (see the assertion above). */
+EXPORT int scandir(const char *path, struct dirent ***list, int (*sel)(const struct dirent *),
+                   int (*cmp)(const struct dirent **, const struct dirent **))
+{
+    return scandir64(path, (struct dirent64 ***)list, (int (*)(const struct dirent64 *))sel,
+                     (int (*)(const struct dirent64 **, const struct dirent64 **))cmp);
 }

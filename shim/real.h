@@ -127,6 +127,8 @@ struct statx;
     X(long, telldir, (DIR *))                                                          \
     X(void, seekdir, (DIR *, long))                                                    \
     X(ssize_t, getdents64, (int, void *, size_t))                                      \
+    X(int, scandir64, (const char *, struct dirent64 ***, int (*)(const struct dirent64 *), \
+                       int (*)(const struct dirent64 **, const struct dirent64 **)))   \
     X(ssize_t, getxattr, (const char *, const char *, void *, size_t))                 \
     X(ssize_t, lgetxattr, (const char *, const char *, void *, size_t))                \
     X(ssize_t, listxattr, (const char *, char *, size_t))                              \

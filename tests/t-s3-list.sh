@@ -238,6 +238,11 @@ scenario_calls() {
         check "readdir_r, telldir/seekdir, rewinddir, readdir64 on fdopendir of a dup: $d ($got)" \
             test "$got" = "$want"
     done
+    for d in "$V/a" "$V/big" "$V"; do
+        shim "$walk" scandir "$d" > "$T/got" 2>&1
+        "$walk" scandir "${d/#$V/$L}" > "$T/want"
+        same_bytes "scandir (glibc's calls its own opendir): $d" "$T/want" "$T/got"
+    done
     got=$(shim "$walk" streams "$L/big" 2>&1)
     check "libc's own streams pass through the hooks untouched ($got)" test "$got" = "ok 1502"
     got=$(shim "$walk" getdents "$V" 2>&1 | sort | tr '\n' ' ')

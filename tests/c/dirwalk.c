@@ -7,6 +7,7 @@
  *                          rewinddir, readdir64 to the end, on fdopendir of an openat
  *                          descriptor duplicated with F_DUPFD_CLOEXEC: "ok N" when all
  *                          three readings agree, else what differed
+ *   dirwalk scandir DIR    scandir(3) without "." and "..", alphasort: "NAME TYPE"
  * Exit status 0, or 1 with a line on stderr. */
 #include <dirent.h>
 #include <errno.h>
@@ -155,11 +156,32 @@ static int by_streams(const char *dir)
     return 0;
 }
 
+static int not_dots(const struct dirent *e)
+{
+    return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+}
+
+static int by_scandir(const char *dir)
+{
+    struct dirent **list;
+    int n = scandir(dir, &list, not_dots, alphasort);
+    if (n < 0)
+        return fail("scandir");
+    for (int i = 0; i < n; i++) {
+        printf("%s %c\n", list[i]->d_name, list[i]->d_type == DT_DIR ? 'd' : 'f');
+        free(list[i]);
+    }
+    free(list);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: dirwalk getdents|streams DIR\n");
+        fprintf(stderr, "usage: dirwalk getdents|streams|scandir DIR\n");
         return 2;
     }
+    if (strcmp(argv[1], "scandir") == 0)
+        return by_scandir(argv[2]);
     return strcmp(argv[1], "getdents") == 0 ? by_getdents(argv[2]) : by_streams(argv[2]);
 }
