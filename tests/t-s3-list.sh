@@ -150,6 +150,9 @@ scenario_find() {
     shim find "$V" -type f -size +4k 2>>"$T/err" | sed "s|^$V|.|" | sort > "$T/got"
     (cd "$L" && find . -type f -size +4k) | sort > "$T/want"
     same_bytes "find -type f -size +4k (sizes from stat)" "$T/want" "$T/got"
+    got=$(shim cat "$V/a" 2>&1)
+    check "cat of a prefix: Is a directory, as for a real one ($got)" \
+        test "$got" = "cat: $V/a: Is a directory"
     f=$(shim find "$V" -name 'x.bin' 2>>"$T/err")
     shim cat "$f" > "$T/out" 2>>"$T/err"
     same_bytes "a file found by find reads back its bytes ($f)" "$L/a/x.bin" "$T/out"
