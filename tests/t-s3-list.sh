@@ -8,7 +8,8 @@
 # (names, sizes, types), `ls -lR`, `find` (with -type and -size), `du -ab` per file
 # and the total of file sizes, `stat -c %F/%a` of a prefix (with and without a trailing
 # '/', and of the mapping's root) is directory/555, a file found by find reads back its
-# bytes; python3's os.listdir/os.scandir/os.walk agree; a name that is no prefix is
+# bytes; python3's os.listdir/os.scandir/os.walk agree (from 8 threads at once, and in a
+# forked child); a name that is no prefix is
 # ENOENT, a file opened as a directory ENOTDIR.  The server's log shows the listings
 # signed (ListObjectsV2 answered 200 to the test user) and paginated (continuation
 # tokens), the stats of listed keys answered from the listings (no probe of them), and
@@ -228,6 +229,28 @@ os.close(d)' 2>&1)
     check "a duplicate of a directory descriptor lists it ($got)" test "$got" = "['b', 'x.bin'] True"
 }
 scenario "python" scenario_python
+
+scenario_threads() {
+    got=$(shim "$PY" -c '
+import os, threading
+res, lock = [], threading.Lock()
+def work(i):
+    n = len(os.listdir("/b/big"))
+    sizes = sum(e.stat().st_size for e in os.scandir("/b/a") if e.is_file())
+    walk = sum(len(fs) for _, _, fs in os.walk("/b/odd"))
+    with lock:
+        res.append((n, sizes, walk))
+ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+[t.start() for t in ts]; [t.join() for t in ts]
+pid = os.fork()
+if pid == 0:
+    os._exit(0 if len(os.listdir("/b/big")) == 1500 else 1)
+_, st = os.waitpid(pid, 0)
+print(len(res), sorted(set(res)), os.WEXITSTATUS(st))' 2>&1)
+    want="8 [(1500, $((200 * 1024 + 17)), $(find "$L/odd" -type f | wc -l))] 0"
+    check "8 threads list at once, then a forked child lists ($got)" test "$got" = "$want"
+}
+scenario "threads" scenario_threads
 
 scenario_calls() {
     walk=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests/dirwalk
