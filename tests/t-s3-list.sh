@@ -114,6 +114,12 @@ V=/b
 # file system's business), name.
 ls_fields() { awk 'NF >= 9 && $1 != "total" { t = substr($1, 1, 1); print t, (t == "d" ? "-" : $5), $9, $10, $11, $12 }'; }
 
+tsan_only_calls() {
+    # Under TSan, ls, find and python3 crash with the shim of any version (see t-s3.sh);
+    # dirwalk, built with the sanitizer, runs.
+    [[ "${REMOTEIO_TEST_BUILD:-build}" == *tsan* ]]
+}
+
 scenario_ls() {
     shim ls -l "$V/" 2>"$T/err" | ls_fields > "$T/got"
     (cd "$L" && ls -l) | ls_fields > "$T/want"
@@ -138,7 +144,7 @@ scenario_ls() {
 ls_fields_R() {
     awk '/:$/ { print; next } NF >= 9 && $1 != "total" { t = substr($1, 1, 1); print t, (t == "d" ? "-" : $5), $9, $10, $11, $12 }'
 }
-scenario "ls" scenario_ls
+tsan_only_calls || scenario "ls" scenario_ls
 
 scenario_find() {
     shim find "$V" 2>"$T/err" | sed "s|^$V|.|" | sort > "$T/got"
@@ -162,7 +168,7 @@ scenario_find() {
     [ -s "$T/err" ] && fail "no line printed by find" "$(head -3 "$T/err")" ||
         ok "no line printed by find"
 }
-scenario "find" scenario_find
+tsan_only_calls || scenario "find" scenario_find
 
 scenario_du() {
     shim du -ab "$V" 2>"$T/err" | sed "s|$V|.|" > "$T/du"
@@ -180,7 +186,7 @@ scenario_du() {
     [ -s "$T/err" ] && fail "no line printed by du" "$(head -3 "$T/err")" ||
         ok "no line printed by du"
 }
-scenario "du" scenario_du
+tsan_only_calls || scenario "du" scenario_du
 
 scenario_stat() {
     for p in "$V/a" "$V/a/" "$V/a/b/c" "$V" "$V/" /whole /whole/tree; do
@@ -207,7 +213,7 @@ print(",".join(r))' 2>/dev/null)
     check "no key, no prefix: ENOENT; a key as a directory: ENOTDIR ($got)" test "$got" = \
         "No such file or directory,No such file or directory,Not a directory,Not a directory"
 }
-scenario "stat" scenario_stat
+tsan_only_calls || scenario "stat" scenario_stat
 
 scenario_python() {
     got=$(shim "$PY" -c '
@@ -228,7 +234,7 @@ print(sorted(os.listdir(d)), os.path.isdir("/b/a/b"))
 os.close(d)' 2>&1)
     check "a duplicate of a directory descriptor lists it ($got)" test "$got" = "['b', 'x.bin'] True"
 }
-scenario "python" scenario_python
+tsan_only_calls || scenario "python" scenario_python
 
 scenario_threads() {
     got=$(shim "$PY" -c '
@@ -250,7 +256,7 @@ print(len(res), sorted(set(res)), os.WEXITSTATUS(st))' 2>&1)
     want="8 [(1500, $((200 * 1024 + 17)), $(find "$L/odd" -type f | wc -l))] 0"
     check "8 threads list at once, then a forked child lists ($got)" test "$got" = "$want"
 }
-scenario "threads" scenario_threads
+tsan_only_calls || scenario "threads" scenario_threads
 
 scenario_calls() {
     walk=$TOP/${REMOTEIO_TEST_BUILD:-build}/tests/dirwalk
@@ -269,6 +275,9 @@ scenario_calls() {
         "$walk" scandir "${d/#$V/$L}" > "$T/want"
         same_bytes "scandir (glibc's calls its own opendir): $d" "$T/want" "$T/got"
     done
+    got=$(shim "$walk" threads "$V/big" 2>&1)
+    check "8 threads listing (and stat'ing) at once, two duplicates sharing a position ($got)" \
+        test "$got" = "ok 1502"
     got=$(shim "$walk" streams "$L/big" 2>&1)
     check "libc's own streams pass through the hooks untouched ($got)" test "$got" = "ok 1502"
     got=$(shim "$walk" getdents "$V" 2>&1 | sort | tr '\n' ' ')
@@ -296,7 +305,7 @@ print(",".join(r))' 2>&1)
     check "ls of an HTTP prefix mapping fails" grep -q "cannot open directory" "$T/err"
     check "a file of the HTTP prefix mapping still reads" test "$(shim cat /h/f)" = hello
 }
-scenario "http" scenario_http
+tsan_only_calls || scenario "http" scenario_http
 
 scenario_bad_answers() {
     for b in garbled cut loop; do
@@ -311,7 +320,7 @@ except OSError as e:
         check "one line says why ($(head -1 "$T/err" | cut -c1-120))" test "$n" = 1
     done
 }
-scenario "bad answers" scenario_bad_answers
+tsan_only_calls || scenario "bad answers" scenario_bad_answers
 
 listdir_errno() {
     shim "$PY" -c '
@@ -337,7 +346,7 @@ scenario_errors() {
     n=$(grep -c 'GET /busy/?' "$NGINX_LOG")
     check "the listing was asked 3 times ($n)" test "$n" = 3
 }
-scenario "errors" scenario_errors
+tsan_only_calls || scenario "errors" scenario_errors
 
 scenario_secrets() {
     REMOTEIO_LOG=debug shim ls -lR "$V/a" > /dev/null 2>"$T/debug"
@@ -345,7 +354,7 @@ scenario_secrets() {
     leaks=$(grep -c -e "$S3_SECRET_KEY" -e "Signature=" -e "Credential=" "$T/debug")
     check "no secret or signature in the debug lines of a listing ($leaks)" test "$leaks" = 0
 }
-scenario "secrets" scenario_secrets
+tsan_only_calls || scenario "secrets" scenario_secrets
 
 scenario_log() {
     s3_request_log > "$T/log"
@@ -368,6 +377,6 @@ scenario_log() {
         (($1 != "GET" && $1 != "HEAD" && $1 != "PUT") || ($1 != "PUT" && $4 != "rio"))' "$T/log" | wc -l)
     check "only signed GET/HEAD of ours" test "$other" = 0
 }
-scenario "log" scenario_log
+tsan_only_calls || scenario "log" scenario_log
 
 finish

@@ -8,10 +8,13 @@
  *                          descriptor duplicated with F_DUPFD_CLOEXEC: "ok N" when all
  *                          three readings agree, else what differed
  *   dirwalk scandir DIR    scandir(3) without "." and "..", alphasort: "NAME TYPE"
+ *   dirwalk threads DIR    8 threads listing at once, a shared descriptor read by
+ *                          getdents64 through two duplicates: "ok N" (see by_threads)
  * Exit status 0, or 1 with a line on stderr. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +159,73 @@ static int by_streams(const char *dir)
     return 0;
 }
 
+/* dirwalk threads DIR: 8 threads each list DIR 5 times through their own streams and
+ * fstatat every entry, while the main thread reads a shared descriptor with getdents64;
+ * "ok N" when every reading saw N entries. */
+struct job {
+    const char *dir;
+    long count; /* entries seen per listing, or -1 when they differed */
+};
+
+static void *lister(void *arg)
+{
+    struct job *j = arg;
+    for (int round = 0; round < 5; round++) {
+        DIR *dp = opendir(j->dir);
+        if (!dp) {
+            j->count = -1;
+            return NULL;
+        }
+        long n = 0;
+        struct dirent *e;
+        while ((e = readdir(dp))) {
+            struct stat st;
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+                fstatat(dirfd(dp), e->d_name, &st, 0) < 0)
+                n = -1000000;
+            n++;
+        }
+        closedir(dp);
+        if (round > 0 && n != j->count)
+            n = -1;
+        j->count = n;
+        if (n < 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+static int by_threads(const char *dir)
+{
+    struct job jobs[8];
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (struct job){ .dir = dir, .count = 0 };
+        pthread_create(&t[i], NULL, lister, &jobs[i]);
+    }
+    int fd = openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd2 = fd >= 0 ? dup(fd) : -1;
+    long shared = 0;
+    char buf[4096] __attribute__((aligned(8)));
+    ssize_t n;
+    /* two descriptors of one open directory share its position */
+    for (int k = 0; fd2 >= 0 && (n = getdents64(k % 2 ? fd : fd2, buf, sizeof buf)) > 0; k++)
+        for (ssize_t off = 0; off < n; off += ((struct dirent64 *)(buf + off))->d_reclen)
+            shared++;
+    for (int i = 0; i < 8; i++)
+        pthread_join(t[i], NULL);
+    close(fd);
+    close(fd2);
+    for (int i = 0; i < 8; i++)
+        if (jobs[i].count != shared) {
+            fprintf(stderr, "dirwalk: thread %d saw %ld entries, getdents64 %ld\n", i,
+                    jobs[i].count, shared);
+            return 1;
+        }
+    printf("ok %ld\n", shared);
+    return 0;
+}
+
 static int not_dots(const struct dirent *e)
 {
     return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
@@ -178,9 +248,11 @@ static int by_scandir(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: dirwalk getdents|streams|scandir DIR\n");
+        fprintf(stderr, "usage: dirwalk getdents|streams|scandir|threads DIR\n");
         return 2;
     }
+    if (strcmp(argv[1], "threads") == 0)
+        return by_threads(argv[2]);
     if (strcmp(argv[1], "scandir") == 0)
         return by_scandir(argv[2]);
     return strcmp(argv[1], "getdents") == 0 ? by_getdents(argv[2]) : by_streams(argv[2]);
