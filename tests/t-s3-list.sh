@@ -8,7 +8,7 @@
 # (names, sizes, types), `ls -lR`, `find` (with -type and -size), `du -ab` per file
 # and the total of file sizes, `stat -c %F/%a` of a prefix (with and without a trailing
 # '/', and of the mapping's root) is directory/555, a file found by find reads back its
-# bytes; python3's os.listdir/os.scandir/os.walk agree (from 8 threads at once, and in a
+# bytes, `tar` of the mapping extracts to the same tree (diff -r), `grep -r` finds; python3's os.listdir/os.scandir/os.walk agree (from 8 threads at once, and in a
 # forked child); a name that is no prefix is
 # ENOENT, a file opened as a directory ENOTDIR.  The server's log shows the listings
 # signed (ListObjectsV2 answered 200 to the test user) and paginated (continuation
@@ -187,6 +187,17 @@ scenario_du() {
         ok "no line printed by du"
 }
 tsan_only_calls || scenario "du" scenario_du
+
+scenario_tools() {
+    mkdir -p "$T/x"
+    shim tar -C "$V" -cf - . 2>"$T/err" | tar -C "$T/x" -xf - 2>>"$T/err"
+    check "tar of the mapping extracts to the local tree (diff -r)" diff -r "$L" "$T/x"
+    [ -s "$T/err" ] && fail "tar printed nothing" "$(head -3 "$T/err")" || ok "tar printed nothing"
+    got=$(shim grep -rl deep "$V/a" 2>&1)
+    check "grep -r finds the file in a nested prefix ($got)" test "$got" = "$V/a/b/c/deep.txt"
+    rm -rf "$T/x"
+}
+tsan_only_calls || scenario "tools" scenario_tools
 
 scenario_stat() {
     for p in "$V/a" "$V/a/" "$V/a/b/c" "$V" "$V/" /whole /whole/tree; do
