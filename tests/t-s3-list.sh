@@ -3,24 +3,24 @@
 # radosgw, tests/s3/server.sh, which checks every signature).
 #
 # A tree of 1,509 keys (1,500 in one "directory", so its listing takes two pages;
-# nested prefixes; names with '&', blanks and UTF-8) is uploaded, and the same tree made
-# locally.  Unmodified programs under the shim see the mapping as that tree: `ls -l`
-# (names, sizes, types), `ls -lR`, `find` (with -type and -size), `du -ab` per file
-# and the total of file sizes, `stat -c %F/%a` of a prefix (with and without a trailing
-# '/', and of the mapping's root) is directory/555, a file found by find reads back its
-# bytes, `tar` of the mapping extracts to the same tree (diff -r), `grep -r` finds; python3's os.listdir/os.scandir/os.walk agree (from 8 threads at once, and in a
-# forked child); a name that is no prefix is
-# ENOENT, a file opened as a directory ENOTDIR.  The server's log shows the listings
-# signed (ListObjectsV2 answered 200 to the test user) and paginated (continuation
-# tokens), the stats of listed keys answered from the listings (no probe of them), and
-# only signed GETs.  getdents64 and every stream call (tests/c/dirwalk.c) agree with
-# the local copy.  A garbled answer, one cut short and a server repeating its
-# continuation token are EIO with one line each (fake buckets on nginx), as is a 503 on
-# every attempt (after the retries); a wrong secret is EACCES naming
-# SignatureDoesNotMatch, a missing bucket ENOENT naming NoSuchBucket.  An HTTP prefix
-# mapping has no listing: its opendir
-# fails with ENOENT (as without listings), open O_DIRECTORY of a path in it with
-# ENOTDIR.
+# nested prefixes; names with '&', '<', blanks and UTF-8) is uploaded, and the same tree
+# made locally.  Unmodified programs under the shim see the mapping as that tree:
+# `ls -l` (names, sizes, types), `ls -lR`, `find` (with -type and -size), `du -ab` per
+# file and the total of file sizes, `stat -c %F/%a` of a prefix (with and without a
+# trailing '/', and of the mapping's root) is directory/555, a file found by find reads
+# back its bytes, `tar` of the mapping extracts to the same tree (diff -r), `grep -r`
+# finds; python3's os.listdir/os.scandir/os.walk agree (from 8 threads at once, and in
+# a forked child); a name that is no prefix is ENOENT, a file opened as a directory
+# ENOTDIR.  getdents64, every stream call and scandir (tests/c/dirwalk.c) agree with
+# the local copy.  The server's log shows the listings signed (ListObjectsV2 answered
+# 200 to the test user) and paginated (continuation tokens), the stats of listed keys
+# answered from the listings (no probe of them by ls, find, du), and only signed GETs.
+# Errors: a garbled answer, one cut short and a server repeating its continuation token
+# are EIO with one line each (fake buckets on nginx); a page of 100,001 keys is
+# EOVERFLOW (the cap: never a partial listing); a 503 on every attempt is EIO after the
+# retries; a wrong secret is EACCES naming SignatureDoesNotMatch, a missing bucket
+# ENOENT naming NoSuchBucket.  An HTTP prefix mapping has no listing: its opendir fails
+# with ENOENT (as without listings), open O_DIRECTORY of a path in it with ENOTDIR.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/s3/server.sh"
 require python3 curl find du ls stat sort
@@ -91,7 +91,14 @@ s3_put $B "treex" "$T/other" >/dev/null
 mkdir -p "$T/www/h"; echo hello > "$T/www/h/f"
 # Fake "buckets" on nginx whose every listing is the same bad answer (index.html).
 LH='<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Prefix></Prefix>'
-mkdir -p "$T/www/garbled" "$T/www/cut" "$T/www/loop"
+mkdir -p "$T/www/garbled" "$T/www/cut" "$T/www/loop" "$T/www/huge"
+# one page of 100,001 keys: one more than a directory may hold
+"$PY" -c '
+import sys
+out = [sys.argv[1], "<IsTruncated>false</IsTruncated>"]
+out += ["<Contents><Key>k%06d</Key><Size>1</Size></Contents>" % i for i in range(100001)]
+out.append("</ListBucketResult>")
+open(sys.argv[2], "w").write("".join(out))' "$LH" "$T/www/huge/index.html"
 printf '%s<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResul>' "$LH" > "$T/www/garbled/index.html"
 printf '%s<IsTruncated>false</IsTruncated><Contents><Key>a</Key><Size>1</Size></Con' "$LH" > "$T/www/cut/index.html"
 printf '%s<IsTruncated>true</IsTruncated><NextContinuationToken>t</NextContinuationToken><Contents><Key>a</Key><Size>1</Size></Contents></ListBucketResult>' "$LH" > "$T/www/loop/index.html"
@@ -104,6 +111,7 @@ map /h/ $ORIGIN/h/
 map /garbled/ s3://garbled/ endpoint=$ORIGIN sign=0 retries=0
 map /cut/ s3://cut/ endpoint=$ORIGIN sign=0 retries=0
 map /loop/ s3://loop/ endpoint=$ORIGIN sign=0 retries=0
+map /huge/ s3://huge/ endpoint=$ORIGIN sign=0 retries=0
 map /busy/ s3://busy/ endpoint=$ORIGIN sign=0 retries=2
 map /nob/ s3://riolist-no-such-bucket/ endpoint=$S3_ENDPOINT
 EOF
@@ -185,6 +193,10 @@ scenario_du() {
     check "du -sb of the 1,500-key prefix ($want)" test "$got" = "$want"
     [ -s "$T/err" ] && fail "no line printed by du" "$(head -3 "$T/err")" ||
         ok "no line printed by du"
+    # ls -l, ls -lR, find -size and du have stat'ed every key of big/ by now
+    probes=$(s3_request_log | grep -c "^GET /$B/tree/big/f")
+    echo "# GETs of the 1,500 listed keys after ls -l, ls -lR, find -size, du: $probes"
+    check "stat of listed keys answered from the listing ($probes probes)" test "$probes" -lt 150
 }
 tsan_only_calls || scenario "du" scenario_du
 
@@ -333,6 +345,22 @@ except OSError as e:
 }
 tsan_only_calls || scenario "bad answers" scenario_bad_answers
 
+scenario_cap() {
+    got=$(shim "$PY" -c '
+import os, resource
+try:
+    os.listdir("/huge/"); print("listed")
+except OSError as e:
+    print(os.strerror(e.errno))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)' 2>"$T/err")
+    check "100,001 entries in one directory: EOVERFLOW, never a partial listing (${got%%$'\n'*})" \
+        test "${got%%$'\n'*}" = "Value too large for defined data type"
+    check "one line names the cap" grep -q "more than 100000 entries" "$T/err"
+    check "and only one ($(grep -c "^remoteio: " "$T/err"))" test "$(grep -c "^remoteio: " "$T/err")" = 1
+    echo "# peak RSS of python3 refusing it: ${got##*$'\n'} MiB"
+}
+tsan_only_calls || scenario "cap" scenario_cap
+
 listdir_errno() {
     shim "$PY" -c '
 import os, sys
@@ -380,10 +408,6 @@ scenario_log() {
     pages=$(grep 'list-type=2' "$T/log" | grep 'prefix=tree%2Fbig%2F' | grep -c 'continuation-token=')
     check "the 1,500-key prefix took more than one page ($pages requests with a continuation token)" \
         test "$pages" -gt 0
-    probes=$(grep -c "^GET /$B/tree/big/f" "$T/log")
-    echo "# GETs of the 1,500 listed keys after all the listings and stats: $probes"
-    check "stat of listed keys answered from the listing (ls -l, du, find -size: $probes probes)" \
-        test "$probes" -lt 150
     other=$(awk '$2 != "/" && !($3 == 403 && $4 == "-") &&
         (($1 != "GET" && $1 != "HEAD" && $1 != "PUT") || ($1 != "PUT" && $4 != "rio"))' "$T/log" | wc -l)
     check "only signed GET/HEAD of ours" test "$other" = 0
