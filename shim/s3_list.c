@@ -301,7 +301,7 @@ static int list_page(struct listing *ls, const char *token, struct s3_list_page 
     struct answer a = { .body = NULL };
     int result = -EIO;
     char why[200] = "";
-    unsigned n = 0;
+    unsigned n = 0, again = 0;
     for (;;) {
         if (now_ms() >= ls->deadline_ms) {
             log_error("%s: list %s: %s; giving up (deadline %llu ms)", ls->path, ls->shown,
@@ -334,8 +334,13 @@ static int list_page(struct listing *ls, const char *token, struct s3_list_page 
         }
         if (rc == 0 && !(st >= 500 || st == 408 || st == 429)) {
             result = refusal(ls, &a, &how);
-            if (result == 2)
-                continue;
+            if (result == 2 && ++again <= 3)
+                continue; /* another region, fresh credentials: a few times, not forever */
+            if (result == 2) {
+                log_error("%s: list %s: HTTP %ld again after %u new attempts; giving up",
+                          ls->path, ls->shown, st, again - 1);
+                result = -EIO;
+            }
             break;
         }
         if (rc == 0)
