@@ -8,17 +8,20 @@
 
 #include "path.h"
 #include "shim.h"
+#include "vdir.h"
 #include "vpath.h"
 
-/* Whether (AT_FDCWD, path) is virtual, or the directory of a prefix mapping that libc
- * did not find (rc, errno: libc's answer). */
+/* Whether path is a virtual file, or a directory of a listable mapping. */
 static bool virtual_path(const char *path)
 {
     struct vpath vp;
     int err;
-    return vpath_match(AT_FDCWD, path, &vp, &err) && (err == 0 || vp.dir);
+    return vpath_match(AT_FDCWD, path, &vp, &err) &&
+           (err == 0 || (vp.dir && vdir_listable(vp.map)));
 }
 
+/* After libc failed on path (errno its answer): whether path is the directory of a
+ * prefix mapping that is not on disk. */
 static bool prefix_root(const char *path)
 {
     char norm[PATH_MAX];
