@@ -31,7 +31,7 @@ DISK_OBJ := $(BUILD)/obj/disk_cache.o $(BUILD)/obj/disk_open.o $(BUILD)/obj/disk
 UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o \
             $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o \
-            $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o \
+            $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o $(BUILD)/obj/s3_list_xml.o \
             $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ)
 
 # The AWS credential chain and what it needs beyond UNIT_OBJ: linked by its unit test and

@@ -20,7 +20,7 @@ static void take_ref(struct vfile *v)
 
 static bool is_vfile(const struct vfile *v)
 {
-    return v != NULL && v != FD_INTERNAL_SOCKET && v != FD_INTERNAL_OTHER;
+    return v != NULL && v != FD_INTERNAL_SOCKET && v != FD_INTERNAL_OTHER && v != FD_VDIR;
 }
 
 struct vfile *fdtable_get(int fd)
@@ -84,14 +84,16 @@ struct vfile *fdtable_clear(int fd)
 
 int fdtable_move_high(int fd, bool cloexec)
 {
-    static int base;
+    static int base_once; /* threads may race to set it: all set the same value */
+    int base = __atomic_load_n(&base_once, __ATOMIC_RELAXED);
     if (base == 0) {
         struct rlimit rl;
         long soft = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                         ? (long)rl.rlim_cur : FDTABLE_SIZE;
         if (soft > FDTABLE_SIZE)
             soft = FDTABLE_SIZE;
-        __atomic_store_n(&base, soft > 64 ? (int)(soft - soft / 4) : 3, __ATOMIC_RELAXED);
+        base = soft > 64 ? (int)(soft - soft / 4) : 3;
+        __atomic_store_n(&base_once, base, __ATOMIC_RELAXED);
     }
     if (fd < 0 || fd >= base)
         return fd;
@@ -114,6 +116,11 @@ static void mark(int fd, struct vfile *marker)
 void fdtable_mark_internal(int fd)
 {
     mark(fd, FD_INTERNAL_OTHER);
+}
+
+void fdtable_mark_vdir(int fd)
+{
+    mark(fd, FD_VDIR);
 }
 
 void fdtable_mark_internal_socket(int fd)

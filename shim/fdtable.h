@@ -3,7 +3,8 @@
  * One slot per descriptor number below FDTABLE_SIZE: NULL for an ordinary descriptor
  * (the fast path: hooks test it with one atomic load and go straight to libc), a vfile
  * for a virtual file, or a marker for the shim's own descriptors (sockets, log file),
- * which a program closing every descriptor must not take from us.
+ * which a program closing every descriptor must not take from us, or FD_VDIR for a
+ * virtual directory (vdir.c's table says which).
  *
  * A vfile in a slot holds one reference; fdtable_get() hands the caller another, so a
  * thread closing the descriptor while another reads it leaves the reader a live vfile.
@@ -32,6 +33,8 @@ extern _Atomic(struct vfile *) fdtable_slots[FDTABLE_SIZE];
 
 #define FD_INTERNAL_SOCKET ((struct vfile *)1)
 #define FD_INTERNAL_OTHER ((struct vfile *)2)
+/* A virtual directory (vdir.h keeps what it is): the program's, not a vfile. */
+#define FD_VDIR ((struct vfile *)3)
 
 static inline struct vfile *fdtable_peek(int fd)
 {
@@ -50,6 +53,11 @@ static inline bool fd_is_internal(int fd)
 {
     struct vfile *v = fdtable_peek(fd);
     return v == FD_INTERNAL_SOCKET || v == FD_INTERNAL_OTHER;
+}
+
+static inline bool fd_is_vdir(int fd)
+{
+    return fdtable_peek(fd) == FD_VDIR;
 }
 
 /* The vfile on fd with a reference for the caller (vfile_unref), or NULL. */
@@ -71,6 +79,7 @@ void fdtable_follow_cloexec(struct vfile *v, int record_fd);
  * there (fd itself closed), close-on-exec if asked, or fd unchanged if impossible. */
 int fdtable_move_high(int fd, bool cloexec);
 void fdtable_mark_internal(int fd);
+void fdtable_mark_vdir(int fd);
 void fdtable_mark_internal_socket(int fd);
 void fdtable_unmark_internal(int fd);
 /* In a forked child: close the parent's connection sockets (raw close, no traffic). */

@@ -7,7 +7,8 @@
  * one fails with EBADF as if it were not open, and close_range/closefrom skip them.
  * After each change of a vfile's descriptors (and in a vfork child too) its record
  * follows their close-on-exec flag (vfile_sync_inheritance): a program exec'd without
- * any of them inherits no record. */
+ * any of them inherits no record.  A virtual directory's descriptor (FD_VDIR) follows
+ * the same way: a duplicate shares its vdir, a close forgets it. */
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "object.h"
 #include "report.h"
 #include "shim.h"
+#include "vdir.h"
 #include "vfd.h"
 
 static int pass_close(int fd)
@@ -64,6 +66,11 @@ static int close_range_skipping(unsigned first, unsigned last, int flags)
                 break;
             }
             from = fd + 1;
+            continue;
+        }
+        if (slot == FD_VDIR) {
+            if (owner)
+                vdir_forget((int)fd);
             continue;
         }
         virtual_seen = true;
@@ -111,6 +118,20 @@ static void slot_follows(int oldfd, int newfd)
 {
     int e = errno;
     bool owner = shim_owns_state();
+    if (owner && fd_is_vdir(newfd))
+        vdir_forget(newfd); /* newfd named another directory */
+    if (fd_is_vdir(oldfd)) {
+        /* a virtual directory: newfd shares it (and whatever vfile newfd named goes) */
+        struct vfile *gone = owner ? fdtable_clear(newfd) : NULL;
+        if (owner)
+            vdir_dup(oldfd, newfd);
+        if (gone) {
+            vfile_sync_inheritance(gone, owner);
+            vfile_unref(gone);
+        }
+        errno = e;
+        return;
+    }
     struct vfile *v = fdtable_get(oldfd);
     struct vfile *old = !owner ? fdtable_get(newfd)
                         : v    ? fdtable_set(newfd, v)
@@ -245,6 +266,12 @@ static int fcntl_common(int fd, int cmd, va_list ap)
     /* One machine word carries either kind of argument. */
     void *argp = va_arg(ap, void *);
     long arg = (long)argp;
+    if (fd_is_vdir(fd) && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) {
+        int rc = (int)syscall(SYS_fcntl, fd, cmd, arg);
+        if (rc >= 0)
+            slot_follows(fd, rc);
+        return rc;
+    }
     if (!fd_is_plain(fd)) {
         bool handled;
         int rc = virtual_fcntl(fd, cmd, argp, arg, &handled);

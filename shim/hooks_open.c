@@ -1,6 +1,8 @@
 /* hooks_open.c: the open family.  A virtual path opens through vfd_open (vfd.h:
- * read-only, EROFS for writes, ENOTDIR for a directory); anything else goes to libc
- * untouched, and a descriptor libc hands out clears a stale slot of the same number. */
+ * read-only, EROFS for writes; a directory is a virtual directory under an s3:// prefix
+ * mapping, ENOTDIR under another); anything else goes to libc untouched, and a
+ * descriptor libc hands out clears a stale slot of the same number.  When libc finds
+ * nothing, a prefix mapping's own directory may be meant (vfd_open_root). */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 
 #include "hooks_stdio.h"
 #include "shim.h"
+#include "vdir.h"
 #include "vfd.h"
 
 /* Returns true when the call was ours, with *fd set (or -1 and errno). */
@@ -30,10 +33,24 @@ static int fresh(int fd)
 {
     if (__builtin_expect(fd_is_plain(fd), 1) || fd_is_internal(fd) || !shim_owns_state())
         return fd; /* a vfork child's descriptors are not the table's */
+    if (fd_is_vdir(fd)) {
+        vdir_forget(fd);
+        return fd;
+    }
     struct vfile *stale = fdtable_clear(fd);
     if (stale)
         vfile_unref(stale);
     return fd;
+}
+
+/* libc found nothing at (dirfd, path): the directory of an s3:// prefix mapping
+ * ("/remote" for "/remote/") may be meant (vfd_open_root). */
+static int after(int fd, int dirfd, const char *path, int flags)
+{
+    int vfd;
+    if (fd < 0 && errno == ENOENT && config.nmaps && vfd_open_root(dirfd, path, flags, &vfd))
+        return vfd;
+    return fresh(fd);
 }
 
 static mode_t mode_arg(int flags, va_list ap)
@@ -44,8 +61,8 @@ static mode_t mode_arg(int flags, va_list ap)
 static int pass_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
     if (REAL(openat))
-        return fresh(real.openat(dirfd, path, flags, mode));
-    return fresh((int)syscall(SYS_openat, dirfd, path, flags, mode));
+        return after(real.openat(dirfd, path, flags, mode), dirfd, path, flags);
+    return after((int)syscall(SYS_openat, dirfd, path, flags, mode), dirfd, path, flags);
 }
 
 EXPORT int open(const char *path, int flags, ...)
@@ -58,7 +75,7 @@ EXPORT int open(const char *path, int flags, ...)
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
     if (REAL(open))
-        return fresh(real.open(path, flags, mode));
+        return after(real.open(path, flags, mode), AT_FDCWD, path, flags);
     return pass_openat(AT_FDCWD, path, flags, mode);
 }
 
@@ -72,7 +89,7 @@ EXPORT int open64(const char *path, int flags, ...)
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
     if (REAL(open64))
-        return fresh(real.open64(path, flags, mode));
+        return after(real.open64(path, flags, mode), AT_FDCWD, path, flags);
     return pass_openat(AT_FDCWD, path, flags | O_LARGEFILE, mode);
 }
 
@@ -98,7 +115,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
     if (open_virtual(dirfd, path, flags, &fd))
         return fd;
     if (REAL(openat64))
-        return fresh(real.openat64(dirfd, path, flags, mode));
+        return after(real.openat64(dirfd, path, flags, mode), dirfd, path, flags);
     return pass_openat(dirfd, path, flags | O_LARGEFILE, mode);
 }
 
@@ -108,7 +125,7 @@ EXPORT int __open_2(const char *path, int flags)
     int fd;
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
-    return REAL(__open_2) ? fresh(real.__open_2(path, flags)) : pass_openat(AT_FDCWD, path, flags, 0);
+    return REAL(__open_2) ? after(real.__open_2(path, flags), AT_FDCWD, path, flags) : pass_openat(AT_FDCWD, path, flags, 0);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
@@ -116,7 +133,7 @@ EXPORT int __open64_2(const char *path, int flags)
     int fd;
     if (open_virtual(AT_FDCWD, path, flags, &fd))
         return fd;
-    return REAL(__open64_2) ? fresh(real.__open64_2(path, flags))
+    return REAL(__open64_2) ? after(real.__open64_2(path, flags), AT_FDCWD, path, flags)
                             : pass_openat(AT_FDCWD, path, flags | O_LARGEFILE, 0);
 }
 
@@ -125,7 +142,7 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
     int fd;
     if (open_virtual(dirfd, path, flags, &fd))
         return fd;
-    return REAL(__openat_2) ? fresh(real.__openat_2(dirfd, path, flags))
+    return REAL(__openat_2) ? after(real.__openat_2(dirfd, path, flags), dirfd, path, flags)
                             : pass_openat(dirfd, path, flags, 0);
 }
 
@@ -134,7 +151,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
     int fd;
     if (open_virtual(dirfd, path, flags, &fd))
         return fd;
-    return REAL(__openat64_2) ? fresh(real.__openat64_2(dirfd, path, flags))
+    return REAL(__openat64_2) ? after(real.__openat64_2(dirfd, path, flags), dirfd, path, flags)
                               : pass_openat(dirfd, path, flags | O_LARGEFILE, 0);
 }
 

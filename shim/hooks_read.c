@@ -11,13 +11,24 @@
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
+/* A virtual directory is read with readdir, as a real one: read(2) says EISDIR. */
+static ssize_t is_dir(void)
+{
+    errno = EISDIR;
+    return -1;
+}
+
 static ssize_t pass_read(int fd, void *buf, size_t n)
 {
+    if (fd_is_vdir(fd))
+        return is_dir();
     return REAL(read) ? real.read(fd, buf, n) : syscall(SYS_read, fd, buf, n);
 }
 
 static ssize_t pass_pread(int fd, void *buf, size_t n, off64_t off)
 {
+    if (fd_is_vdir(fd))
+        return is_dir();
     return REAL(pread64) ? real.pread64(fd, buf, n, off) : syscall(SYS_pread64, fd, buf, n, off);
 }
 

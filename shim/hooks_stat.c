@@ -1,8 +1,10 @@
 /* hooks_stat.c: stat, statx and access in all their spellings.  A virtual file is a
  * regular file, mode 0444, of the object's size, with Last-Modified as its times; the
  * directory of a prefix mapping ("/remote" for "/remote/") is a directory when nothing
- * real is there.  glibc 2.33+ exports stat/fstat/fstatat directly and keeps __xstat and
- * friends for older binaries: both are hooked, and all lead to the same few functions. */
+ * real is there, and so are a virtual directory's descriptor and, under an s3://
+ * prefix mapping, a name with keys under it (vdir_stat: mode 0555).  glibc 2.33+ exports
+ * stat/fstat/fstatat directly and keeps __xstat and friends for older binaries: both
+ * are hooked, and all lead to the same few functions. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +16,10 @@
 #include "object.h"
 #include "path.h"
 #include "shim.h"
+#include "vdir.h"
 #include "vpath.h"
 
 _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat and stat64 differ");
-
-static void fill_dir_stat(struct stat *st)
-{
-    memset(st, 0, sizeof *st);
-    st->st_mode = S_IFDIR | 0555;
-    st->st_nlink = 2;
-    st->st_uid = getuid();
-    st->st_gid = getgid();
-    st->st_blksize = 4096;
-}
 
 /* stat of a virtual descriptor. */
 static int stat_vfile(int fd, struct stat *st, bool *handled)
@@ -58,6 +51,14 @@ static int pass_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 static int stat_any(int dirfd, const char *path, struct stat *st, int flags)
 {
     int saved = errno;
+    if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH) && fd_is_vdir(dirfd)) {
+        struct vdir *d = vdir_get(dirfd);
+        if (d) {
+            vdir_fill_stat(vdir_path(d), st);
+            vdir_unref(d);
+            return 0;
+        }
+    }
     if (path && path[0] == '\0' && (flags & AT_EMPTY_PATH) && !fd_is_plain(dirfd)) {
         bool handled;
         int rc = stat_vfile(dirfd, st, &handled);
@@ -75,19 +76,33 @@ static int stat_any(int dirfd, const char *path, struct stat *st, int flags)
             char norm[PATH_MAX];
             if (path_resolve_quiet(dirfd, path, norm, sizeof norm) == 0 &&
                 config_is_prefix_dir(&config, norm)) {
-                fill_dir_stat(st);
+                vdir_fill_stat(norm, st);
                 errno = saved;
                 return 0;
             }
         }
         return rc;
     }
-    if (err) {
+    bool listable = vdir_listable(vp.map);
+    if (err && !(err == ENOTDIR && vp.dir && listable)) {
         errno = err;
         return -1;
     }
+    if (vp.dir && vp.map->prefix && !vp.rest[0]) { /* a prefix mapping's own directory */
+        vdir_fill_stat(vp.norm, st);
+        errno = saved;
+        return 0;
+    }
     if (shim_start_backend() < 0)
         return -1;
+    if (listable) { /* a key, else a prefix with keys under it */
+        shim_enter();
+        int rc = vdir_stat(vp.norm, vp.map, vp.rest, vp.dir, st);
+        shim_leave();
+        if (rc == 0)
+            errno = saved;
+        return rc;
+    }
     char *url = vpath_url(&vp);
     if (!url) {
         errno = ENOMEM;
@@ -268,7 +283,7 @@ static int access_any(int dirfd, const char *path, int mode, int flags, bool *ha
     *handled = vpath_match(dirfd, path, &vp, &err);
     if (!*handled)
         return 0;
-    if (err) {
+    if (err && !(err == ENOTDIR && vp.dir && vdir_listable(vp.map))) {
         errno = err;
         return -1;
     }
@@ -280,7 +295,7 @@ static int access_any(int dirfd, const char *path, int mode, int flags, bool *ha
         errno = EROFS;
         return -1;
     }
-    if (mode & X_OK) {
+    if ((mode & X_OK) && !S_ISDIR(st.st_mode)) {
         errno = EACCES;
         return -1;
     }

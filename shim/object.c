@@ -507,6 +507,21 @@ void object_fill_stat(const struct object *o, struct stat *st)
     st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = o->meta.mtime;
 }
 
+void object_fill_stat_listed(const char *url, int64_t size, time_t mtime, struct stat *st)
+{
+    memset(st, 0, sizeof *st);
+    st->st_dev = VIRTUAL_DEV;
+    st->st_ino = (ino_t)hash_url(url);
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+    st->st_size = size;
+    st->st_blksize = BLKSIZE;
+    st->st_blocks = (size + 511) / 512;
+    st->st_atim.tv_sec = st->st_mtim.tv_sec = st->st_ctim.tv_sec = mtime;
+}
+
 int object_stat_url(const char *path, const char *url, const struct map_options *opt,
                     struct stat *st)
 {

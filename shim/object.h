@@ -45,6 +45,8 @@ const char *object_etag(const struct object *obj);
 const char *object_last_modified(const struct object *obj);
 
 void object_fill_stat(const struct object *obj, struct stat *st);
+/* The same for the object at url as a listing describes it (size, mtime), unopened. */
+void object_fill_stat_listed(const char *url, int64_t size, time_t mtime, struct stat *st);
 
 /* stat() of a virtual path without opening it: from a live object or a probe. */
 int object_stat_url(const char *path, const char *url, const struct map_options *opt,

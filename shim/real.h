@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 struct statx;
@@ -115,7 +116,23 @@ struct statx;
     X(int, fchmodat, (int, const char *, mode_t, int))                                 \
     X(int, chown, (const char *, uid_t, gid_t))                                        \
     X(int, lchown, (const char *, uid_t, gid_t))                                       \
-    X(int, fchownat, (int, const char *, uid_t, gid_t, int))
+    X(int, fchownat, (int, const char *, uid_t, gid_t, int))                           \
+    X(DIR *, opendir, (const char *))                                                  \
+    X(DIR *, fdopendir, (int))                                                         \
+    X(struct dirent *, readdir, (DIR *))                                               \
+    X(struct dirent64 *, readdir64, (DIR *))                                           \
+    X(int, closedir, (DIR *))                                                          \
+    X(int, dirfd, (DIR *))                                                             \
+    X(void, rewinddir, (DIR *))                                                        \
+    X(long, telldir, (DIR *))                                                          \
+    X(void, seekdir, (DIR *, long))                                                    \
+    X(ssize_t, getdents64, (int, void *, size_t))                                      \
+    X(int, scandir64, (const char *, struct dirent64 ***, int (*)(const struct dirent64 *), \
+                       int (*)(const struct dirent64 **, const struct dirent64 **)))   \
+    X(ssize_t, getxattr, (const char *, const char *, void *, size_t))                 \
+    X(ssize_t, lgetxattr, (const char *, const char *, void *, size_t))                \
+    X(ssize_t, listxattr, (const char *, char *, size_t))                              \
+    X(ssize_t, llistxattr, (const char *, char *, size_t))
 
 #define REAL_DECLARE(ret, name, args) ret(*name) args;
 struct real_table {

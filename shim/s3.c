@@ -189,15 +189,21 @@ static int endpoint_for(const struct map_options *opt, const char *region, char 
     return 0;
 }
 
-int s3_request_init(struct http_request *rq, const char *method, const char *s3url,
-                    const struct map_options *opt, struct s3_signing *how)
+/* The request for method on s3url's key (its bucket when query is set: then the key
+ * part is ignored and the query, built with sigv4_uri_encode, follows the path). */
+static int request_init(struct http_request *rq, const char *method, const char *s3url,
+                        const char *query, const struct map_options *opt,
+                        struct s3_signing *how)
 {
     memset(rq, 0, sizeof *rq);
     char bucket[BUCKET_MAX + 1], key[KEY_MAX + 1], enc[KEY_MAX * 3 + 1], endpoint[512];
     bucket_of(s3url, bucket);
-    ssize_t klen = key_of(s3url, key);
-    if (!bucket[0] || klen <= 0 || sigv4_uri_encode(key, (size_t)klen, true, enc, sizeof enc) < 0)
+    ssize_t klen = query ? 0 : key_of(s3url, key);
+    if (!bucket[0] || (!query && (klen <= 0 ||
+                                  sigv4_uri_encode(key, (size_t)klen, true, enc, sizeof enc) < 0)))
         return -EINVAL;
+    if (query)
+        enc[0] = '\0';
     region_for(bucket, opt, how->region);
     bool custom;
     if (endpoint_for(opt, how->region, endpoint, sizeof endpoint, &custom) < 0)
@@ -206,11 +212,13 @@ int s3_request_init(struct http_request *rq, const char *method, const char *s3u
                                            : custom || strchr(bucket, '.') != NULL;
     char *url;
     int n;
+    const char *q = query ? "?" : "";
     if (path_style) {
-        n = asprintf(&url, "%s/%s/%s", endpoint, bucket, enc);
+        n = asprintf(&url, "%s/%s/%s%s%s", endpoint, bucket, enc, q, query ? query : "");
     } else {
         const char *auth = strstr(endpoint, "://") + 3;
-        n = asprintf(&url, "%.*s%s.%s/%s", (int)(auth - endpoint), endpoint, bucket, auth, enc);
+        n = asprintf(&url, "%.*s%s.%s/%s%s%s", (int)(auth - endpoint), endpoint, bucket, auth,
+                     enc, q, query ? query : "");
     }
     if (n < 0)
         return -ENOMEM;
@@ -223,6 +231,18 @@ int s3_request_init(struct http_request *rq, const char *method, const char *s3u
     if (opt->requester_pays)
         rc = http_request_add(rq, "x-amz-request-payer: requester");
     return rc;
+}
+
+int s3_request_init(struct http_request *rq, const char *method, const char *s3url,
+                    const struct map_options *opt, struct s3_signing *how)
+{
+    return request_init(rq, method, s3url, NULL, opt, how);
+}
+
+int s3_request_init_bucket(struct http_request *rq, const char *s3url, const char *query,
+                           const struct map_options *opt, struct s3_signing *how)
+{
+    return request_init(rq, "GET", s3url, query, opt, how);
 }
 
 /* The signing key for cr, the day and region: kept, or made (and kept). */

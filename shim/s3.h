@@ -52,6 +52,10 @@ struct s3_signing {
  * x-amz-request-payer when the mapping pays.  *how gets the region. */
 int s3_request_init(struct http_request *rq, const char *method, const char *s3url,
                     const struct map_options *opt, struct s3_signing *how);
+/* Starts rq for a GET of s3url's bucket ("ENDPOINT/BUCKET/?query", the key part of s3url
+ * ignored) with query (built with sigv4_uri_encode): a listing. */
+int s3_request_init_bucket(struct http_request *rq, const char *s3url, const char *query,
+                           const struct map_options *opt, struct s3_signing *how);
 /* Signs rq, whose header lines are all added, unless the mapping says sign=0: the
  * x-amz-* lines and Authorization.  *how gets the credentials' source. */
 int s3_sign(struct http_request *rq, const struct map_options *opt, struct s3_signing *how);

@@ -10,6 +10,7 @@
 #include "path.h"
 #include "report.h"
 #include "shim.h"
+#include "vdir.h"
 #include "vfd.h"
 #include "vpath.h"
 
@@ -77,26 +78,63 @@ bool vfd_open(int dirfd, const char *path, int flags, int *fd)
         return false;
     int saved = errno;
     *fd = -1;
-    if (err) {
+    if (err && !(err == ENOTDIR && vp.dir && vdir_listable(vp.map))) {
         errno = err;
         return true;
     }
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) ||
         ((flags & O_CREAT) && (flags & O_EXCL))) {
-        errno = EROFS;
+        errno = vp.dir ? EISDIR : EROFS;
         return true;
     }
-    if ((flags & O_DIRECTORY) == O_DIRECTORY) { /* O_TMPFILE contains O_DIRECTORY */
+    bool want_dir = (flags & O_DIRECTORY) == O_DIRECTORY || vp.dir;
+    if (want_dir && !vdir_listable(vp.map)) { /* O_TMPFILE contains O_DIRECTORY */
         errno = ENOTDIR;
         return true;
     }
     if (shim_start_backend() < 0)
         return true;
     shim_enter();
-    *fd = vfile_open(vp.norm, vp.map, vp.rest, flags);
+    if (want_dir) {
+        *fd = vdir_open(vp.norm, vp.map, vp.rest, flags);
+    } else {
+        *fd = vfile_open(vp.norm, vp.map, vp.rest, flags);
+        /* a prefix with keys under it is a directory, as open(2) opens one */
+        if (*fd < 0 && errno == ENOENT && vdir_listable(vp.map) && !(flags & O_CREAT)) {
+            *fd = vdir_open(vp.norm, vp.map, vp.rest, flags);
+            if (*fd < 0)
+                errno = ENOENT; /* no key; whether a prefix is there is not the question */
+        }
+    }
     shim_leave();
     if (*fd < 0 && errno == ENOENT && (flags & O_CREAT))
         errno = EROFS;
+    if (*fd >= 0)
+        errno = saved;
+    return true;
+}
+
+bool vfd_open_root(int dirfd, const char *path, int flags, int *fd)
+{
+    char norm[PATH_MAX];
+    if (config.nmaps == 0 || path == NULL || shim_depth > 0 ||
+        path_resolve_quiet(dirfd, path, norm, sizeof norm) < 0)
+        return false;
+    const struct mapping *m = vdir_root_mapping(norm);
+    if (!vdir_listable(m))
+        return false; /* an HTTP prefix has no listing: libc's ENOENT stays */
+    int saved = errno;
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) || (flags & O_CREAT)) {
+        errno = EISDIR;
+        *fd = -1;
+        return true;
+    }
+    *fd = -1;
+    if (shim_start_backend() < 0)
+        return true;
+    shim_enter();
+    *fd = vdir_open(norm, m, "", flags);
+    shim_leave();
     if (*fd >= 0)
         errno = saved;
     return true;
@@ -127,6 +165,11 @@ static int pass_close(int fd)
 
 int vfd_close(int fd)
 {
+    if (fd_is_vdir(fd)) {
+        if (shim_owns_state())
+            vdir_forget(fd); /* a vfork child closes in its own table only */
+        return pass_close(fd);
+    }
     bool owner = shim_owns_state(); /* a vfork child closes in its own table only */
     struct vfile *v = owner ? fdtable_clear(fd) : fdtable_get(fd);
     int rc = pass_close(fd);

@@ -13,8 +13,15 @@
 
 /* openat(dirfd, path, flags) when path is virtual (or names a virtual descriptor, as
  * /dev/fd/N does): true when handled, *fd the new descriptor or -1 with errno.  Writing,
- * truncating or creating fails with EROFS, a directory open with ENOTDIR. */
+ * truncating or creating fails with EROFS.  A directory (O_DIRECTORY, a trailing '/',
+ * or a name with keys under it) opens as a virtual directory (vdir.h) under an s3://
+ * prefix mapping, and fails with ENOTDIR under any other. */
 bool vfd_open(int dirfd, const char *path, int flags, int *fd);
+/* After libc found nothing at (dirfd, path) (ENOENT): the directory of a prefix mapping
+ * ("/remote" for "/remote/") opens as a virtual directory (vdir.h) when the mapping
+ * has listings (not a plain HTTP one: its ENOENT stays).  true when handled, *fd as
+ * for vfd_open. */
+bool vfd_open_root(int dirfd, const char *path, int flags, int *fd);
 /* read(2) and lseek(2) on virtual descriptor fd; EBADF when fd is not virtual. */
 ssize_t vfd_read(int fd, void *buf, size_t n);
 off64_t vfd_lseek(int fd, off64_t off, int whence);

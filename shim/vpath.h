@@ -15,11 +15,13 @@ struct vpath {
     char norm[PATH_MAX];
     const struct mapping *map;
     const char *rest;
+    bool dir; /* the path names a directory (a trailing '/' or "/."): *err is ENOTDIR */
 };
 
 /* True when (dirfd, path) is a virtual file (v filled), or is inside a virtual
- * directory fd (then *err = ENOTDIR).  False for everything libc should handle,
- * and for every call made from inside the shim. */
+ * directory fd (then *err = ENOTDIR).  A path relative to a virtual directory's
+ * descriptor (vdir.h) is taken against that directory's path.  False for everything
+ * libc should handle, and for every call made from inside the shim. */
 bool vpath_match(int dirfd, const char *path, struct vpath *v, int *err);
 
 /* The URL of a matched path (malloc'd). */

@@ -11,9 +11,10 @@
 #   credentials and its refresh thread at 5)
 #   3  the connection pool, the readahead workers, the signer, http.h's types, the disk
 #      tier under the memory cache
-#   4  response checks, S3 addressing and signing   5  the direct exchange
+#   4  response checks, S3 addressing and signing   5  the direct exchange, S3 listings
+#   (the listing's XML parser at 0)
 #   6  HTTP operations (http.c)
-#   7  objects   8  open virtual files   9  shim.h (what hooks share)
+#   7  objects   8  open virtual files and directories   9  shim.h (what hooks share)
 #   10 path matching, statistics reports   11 virtual descriptors   12 stdio's streams
 #   13 the hooks and start-up
 # A header can sit below its .c file (http.h holds the types the HTTP files share).
@@ -21,7 +22,7 @@
 cd "$TOP"
 declare -A level=(
     [clock]=0 [parse]=0 [path]=0 [url]=0 [http_parse]=0 [http_request]=0 [readahead]=0
-    [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0
+    [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0 [s3_list_xml]=0
     [log]=1 [child_env]=1
     [config]=2 [libcurl]=2 [crypto]=2 [fdtable]=2 [cache]=2 [disk_cache]=2
     [aws_creds.h]=0 [aws_ini]=0 [aws_creds_json]=1 [aws_creds_process]=2 [aws_creds_http]=3
@@ -30,16 +31,16 @@ declare -A level=(
     [pool]=3 [prefetch]=3 [sigv4]=3 [http.h]=3
     [s3]=4
     [http_response]=4
-    [http_direct]=5
+    [http_direct]=5 [s3_list]=5
     [http]=6
     [object]=7
-    [vfile]=8
+    [vfile]=8 [vdir]=8
     [shim]=9
     [vpath]=10 [report]=10
     [vfd]=11
     [hooks_stdio]=12
     [hooks_fd]=13 [hooks_mmap]=13 [hooks_open]=13 [hooks_path]=13 [hooks_read]=13
-    [hooks_stat]=13 [init]=13
+    [hooks_stat]=13 [hooks_dir]=13 [hooks_xattr]=13 [init]=13
 )
 # Files that belong to another file's module.
 declare -A module_of=([disk_open]=disk_cache [disk_index]=disk_cache)

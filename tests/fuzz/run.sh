@@ -7,11 +7,12 @@ secs=${1:-30}
 command -v clang >/dev/null || { echo "SKIP: clang is not installed"; exit 0; }
 mkdir -p build-fuzz
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -D_GNU_SOURCE -Ishim -std=gnu11"
-for t in config http request; do
+for t in config http request list; do
     case $t in
         config) src="shim/config.c shim/parse.c shim/path.c shim/log.c shim/url.c shim/http_request.c";;
         http) src="shim/http_parse.c";;
         request) src="shim/http_request.c";;
+        list) src="shim/s3_list_xml.c";;
     esac
     clang $flags -o build-fuzz/fuzz-$t tests/fuzz/fuzz-$t.c $src
     mkdir -p build-fuzz/corpus-$t
