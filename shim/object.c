@@ -32,6 +32,7 @@
 #include "prefetch.h"
 #include "readahead.h"
 #include "stats.h"
+#include "trace.h"
 
 /* An object confirmed this recently is reused by the next open without a request. */
 #define REVALIDATE_MS 2000
@@ -51,6 +52,8 @@ struct object {
     char *orig_url;             /* as mapped */
     struct http_meta meta;      /* size, validator, effective URL */
     struct disk_key dkey;       /* its name in the disk tier (all zero: not stored) */
+    _Atomic(struct trace *) trace; /* learned prefetch (trace.h), set once by an open */
+    atomic_bool trace_claimed;
     struct map_options opt;
     struct object_stats stats;
     uint64_t ino;
@@ -160,6 +163,7 @@ static void record_stats(const struct object *o)
 
 static void object_free(struct object *o)
 {
+    trace_close(atomic_load(&o->trace)); /* its counters are final before they are recorded */
     cache_drop_source(&o->src);
     /* Readahead that was never read and is dropped with the object is waste too; the
      * cache counted what it evicted. */
@@ -272,6 +276,8 @@ static struct object *ref_version(const char *path, const char *url,
     return o;
 }
 
+static void start_trace(struct object *o);
+
 struct object *object_open(const char *path, const char *url, const struct map_options *opt)
 {
     struct object *o = ref_fresh(url);
@@ -298,10 +304,12 @@ struct object *object_open(const char *path, const char *url, const struct map_o
     }
     o = ref_version(path, url, opt, &meta, true);
     http_meta_free(&meta);
-    if (!o)
+    if (!o) {
         errno = ENOMEM;
-    else
-        disk_tier_opened(&o->dkey); /* a version just confirmed: older ones go first */
+        return NULL;
+    }
+    disk_tier_opened(&o->dkey); /* a version just confirmed: older ones go first */
+    start_trace(o);
     return o;
 }
 
@@ -358,6 +366,17 @@ static const struct prefetch_ops object_prefetch_ops = {
     .ref = prefetch_ref,
     .unref = prefetch_unref,
 };
+
+/* The first open of a version starts its trace (recording, replay), outside the
+ * registry's lock: it reads a file.  Reads before it is set are not recorded. */
+static void start_trace(struct object *o)
+{
+    if (atomic_exchange(&o->trace_claimed, true))
+        return;
+    struct trace_owner owner = { &object_prefetch_ops, o, &o->stats };
+    atomic_store(&o->trace, trace_open(o->path, o->orig_url, o->meta.etag,
+                                       o->meta.last_modified, o->meta.size, &owner));
+}
 
 /* What tells a lone sequential stream that it may use more connections (readahead.c,
  * "Requests in flight"): when a read last continued no stream (a random read, or the
@@ -427,6 +446,7 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
         ra_on_read(&o->ra, &lim, offset, (int64_t)total, now, &d);
     }
     note_read(o, d.sequential, now);
+    trace_read(atomic_load_explicit(&o->trace, memory_order_acquire), offset, (int64_t)total);
     if (d.requests > 0)
         stats_raise(&o->stats.stream_requests_peak, (uint_fast64_t)d.requests);
     if (d.len > 0)

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tests/t-trace.sh: learned prefetch (shim/trace.h).  A program reads a fixed scattered
+# pattern (16 clusters of 8 chunks, one cluster every 0.4 s) from a 64 MiB object; its
+# first run records the trace, a second one on an empty cache replays it:
+#   - right bytes; the origin sees the clusters as 16 large ranges (one per cluster) and
+#     at most a third of the recording run's requests, and the program's reads are no
+#     longer on the critical path (demand misses from the stats line: at most 4, against
+#     over 100 in the recording run);
+#   - trace_chunks_replayed = used = 128, wasted = 0;
+#   - a program reading other chunks (divergent): replay stops, replayed chunks < the
+#     trace's, wasted <= what the lead allows (LEAD 3 s: 8 clusters = 64 chunks);
+#   - a corrupt trace, a trace for another object, a trace bigger than the cache: ignored
+#     or clipped, with one log line each.
+. "$(dirname "$0")/lib.sh"
+require python3
+require_shim
+MIB=1048576
+mkdir -p "$T/www" "$T/traces"
+make_file "$T/www/img" $((64 * MIB))
+make_file "$T/www/other" $((64 * MIB))
+start_nginx "$T/www"
+export REMOTEIO_MAP="/remote/=$ORIGIN/"
+export REMOTEIO_TRACE_DIR=$T/traces
+unset REMOTEIO_CACHE_DIR
+
+stat_of() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'; }
+lines() { wc -l < "$NGINX_LOG"; }
+# gets_since LINE [MIN]: range GETs after LINE (of at least MIN bytes)
+gets_since() { tail -n +$(($1 + 1)) "$NGINX_LOG" | awk -v m="${2:-0}" '/"GET / && $1 ~ /^2/ && $2 >= m { n++ } END { print n + 0 }'; }
+
+# reader NAME SEED GAP: reads 4 KiB in each chunk of 16 clusters of 8 chunks (bases from
+# SEED, 16 chunks apart, plus SHIFT), a cluster every GAP seconds, and checks every byte
+# against the local file.
+reader() {
+    "$PY" - "$T/www/$1" "/remote/$1" "$2" "$3" "${SHIFT:-0}" <<'PY'
+import os, sys, time, random
+local, virt, seed, gap, shift = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+rnd = random.Random(seed)
+bases = [16 * b + shift for b in rnd.sample(range(0, 62), 16)]  # 64 KiB chunks of 64 MiB, apart
+want = open(local, "rb")
+fd = os.open(virt, os.O_RDONLY)
+time.sleep(0.3)                                   # the "kernel": nothing read yet
+bad = 0
+for b in bases:
+    chunks = list(range(b, b + 8)); rnd.shuffle(chunks)
+    for c in chunks:
+        off = c * 65536 + 100
+        got = os.pread(fd, 4096, off)
+        want.seek(off)
+        bad += got != want.read(4096)
+    time.sleep(gap)
+print("reads done, bad=%d" % bad)
+PY
+}
+
+run() { # run NAME SEED GAP STATS [ENV...]: the reader under the shim
+    local name=$1 seed=$2 gap=$3 st=$4; shift 4
+    : > "$st"
+    env REMOTEIO_STATS="$st" "$@" LD_PRELOAD=$SHIM bash -c 'reader "$@"' _ "$name" "$seed" "$gap" 2>"$st.err"
+}
+export -f reader; export T PY SHIFT=0
+
+record_replay() {
+    mark=$(lines)
+    out=$(run img 1 0.4 "$T/st.rec")
+    n_rec=$(gets_since $mark)
+    miss_rec=$(stat_of "$T/st.rec" cache_misses)
+    ntr=$(ls "$T/traces" | grep -c '\.trace$')
+    [ "$out" = "reads done, bad=0" ] && [ "$ntr" = 1 ] &&
+        ok "recording run: right bytes, one trace written ($n_rec requests, $miss_rec demand misses)" ||
+        fail "recording run" "$out; traces: $(ls -a "$T/traces"); $(cat "$T/st.rec.err")"
+    TRACE_NAME=$(ls "$T/traces" | grep '\.trace$')
+    cp "$T/traces/$TRACE_NAME" "$T/img.trace"
+    mark=$(lines)
+    out=$(run img 1 0.4 "$T/st.rep")
+    n_rep=$(gets_since $mark)
+    big=$(gets_since $mark $((512 * 1024)))
+    miss=$(stat_of "$T/st.rep" cache_misses)
+    rep=$(stat_of "$T/st.rep" trace_chunks_replayed)
+    used=$(stat_of "$T/st.rep" trace_chunks_used)
+    wasted=$(stat_of "$T/st.rep" trace_chunks_wasted)
+    [ "$out" = "reads done, bad=0" ] && ok "replay run: right bytes" || fail "replay run: bytes" "$out"
+    # the clusters come as 16 ranges of 512 KiB; the others are the readahead the
+    # program's own reads start past a cluster (the recording run had them too)
+    [ "$big" = 16 ] && [ "$n_rep" -le $((n_rec / 3)) ] &&
+        ok "replay run: the origin saw $n_rep range requests (recording: $n_rec), the 16 clusters as ranges of 512 KiB" ||
+        fail "replay run: ranges" "$n_rep requests, $big >= 512 KiB (16 wanted); $(tail -n +$((mark + 1)) "$NGINX_LOG" | head -40)"
+    [ "$miss_rec" -ge 100 ] && [ "$miss" -le 4 ] &&
+        ok "replay run: demand misses $miss_rec -> $miss (<= 4)" ||
+        fail "replay run: demand misses" "recording $miss_rec, replay $miss (<= 4 wanted)"
+    [ "$rep" = 128 ] && [ "$used" = 128 ] && [ "$wasted" = 0 ] &&
+        ok "replay run: trace_chunks_replayed=$rep used=$used wasted=$wasted" ||
+        fail "replay run: trace counters" "replayed=$rep used=$used wasted=$wasted (128 128 0 wanted)"
+}
+
+divergent() {
+    cp "$T/img.trace" "$T/traces/$TRACE_NAME"
+    out=$(run img 2 0.05 "$T/st.div" REMOTEIO_LOG=info SHIFT=8) # none of the trace's chunks
+    rep=$(stat_of "$T/st.div" trace_chunks_replayed)
+    wasted=$(stat_of "$T/st.div" trace_chunks_wasted)
+    [ "$out" = "reads done, bad=0" ] && grep -q "trace replay stopped (the reads diverged" "$T/st.div.err" &&
+        [ "$rep" -lt 128 ] && [ "$wasted" -le 72 ] &&
+        ok "divergent reads: replay stopped after $rep of 128 chunks, $wasted wasted (<= 72)" ||
+        fail "divergent reads" "$out; replayed=$rep wasted=$wasted; $(cat "$T/st.div.err")"
+}
+
+# bad_trace NAME WHAT PATTERN [ENV...]: run the reader with the trace in place; one log
+# line matching PATTERN, right bytes
+bad_trace() {
+    local what=$1 pat=$2; shift 2
+    out=$(run img 1 0 "$T/st.bad" REMOTEIO_TRACE=replay "$@")
+    n=$(grep -c "$pat" "$T/st.bad.err")
+    all=$(grep -c . "$T/st.bad.err")
+    [ "$out" = "reads done, bad=0" ] && [ "$n" = 1 ] && [ "$all" = 1 ] &&
+        ok "$what: right bytes, one log line ($(head -c 160 "$T/st.bad.err"))" ||
+        fail "$what" "$out; log: $(cat "$T/st.bad.err")"
+}
+
+bad_traces() {
+    f=$T/traces/$TRACE_NAME
+    cp "$T/img.trace" "$f"
+    printf '\xff' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
+    bad_trace "corrupt trace" "ignored: checksum mismatch"
+    head -c 10 /dev/urandom > "$f"
+    bad_trace "foreign file" "ignored: not a remoteio trace"
+    # the name of other's trace: record one read of it
+    rm -f "$T/traces/"*.trace
+    REMOTEIO_TRACE=record LD_PRELOAD=$SHIM "$PY" -c 'import os; os.pread(os.open("/remote/other", os.O_RDONLY), 10, 0)'
+    g=$(ls "$T/traces/"*.trace)
+    cp "$T/img.trace" "$g"
+    out=$(REMOTEIO_TRACE=replay LD_PRELOAD=$SHIM "$PY" -c 'import os; os.pread(os.open("/remote/other", os.O_RDONLY), 10, 0)' 2>&1)
+    [ "$(grep -c 'ignored: it was recorded for another object' <<<"$out")" = 1 ] &&
+        ok "a trace for another object: ignored, one log line" || fail "a trace for another object" "$out"
+    rm -f "$g"
+    cp "$T/img.trace" "$T/traces/$TRACE_NAME"
+    bad_trace "a trace bigger than the cache" "larger than the cache's budget; replaying 2 MiB" REMOTEIO_CACHE_SIZE=2M
+    rep=$(stat_of "$T/st.bad" trace_chunks_replayed)
+    [ "$rep" -le 32 ] && ok "a trace bigger than the cache: $rep chunks replayed (<= 32)" ||
+        fail "a trace bigger than the cache" "$rep chunks replayed"
+}
+
+scenario record-replay record_replay
+scenario divergent divergent
+scenario bad-traces bad_traces
+finish
