@@ -32,7 +32,8 @@ UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o \
             $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o \
             $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o \
-            $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ)
+            $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ) \
+            $(BUILD)/obj/trace_file.o $(BUILD)/obj/trace_replay.o
 
 # The AWS credential chain and what it needs beyond UNIT_OBJ: linked by its unit test and
 # its probe, which stand in for the shim's lifecycle (tests/c/aws-creds-stubs.h).
