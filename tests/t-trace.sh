@@ -139,7 +139,33 @@ bad_traces() {
         fail "a trace bigger than the cache" "$rep chunks replayed"
 }
 
+# remoteio trace export / import: a trace carried to an empty directory replays there
+export_import() {
+    RIO=$TOP/build/remoteio
+    "$RIO" trace export /remote/img > "$T/exported" &&
+        cmp -s "$T/exported" "$T/traces/$TRACE_NAME" && ok "trace export: the stored trace, byte for byte" ||
+        fail "trace export" "$(ls -l "$T/exported" "$T/traces/$TRACE_NAME")"
+    mkdir -p "$T/host2"
+    REMOTEIO_TRACE_DIR=$T/host2 "$RIO" trace import /remote/img < "$T/exported" &&
+        cmp -s "$T/host2/$TRACE_NAME" "$T/exported" && ok "trace import: installed under the object's name" ||
+        fail "trace import" "$(ls -la "$T/host2")"
+    mark=$(lines)
+    out=$(run img 1 0.4 "$T/st.imp" REMOTEIO_TRACE_DIR=$T/host2 REMOTEIO_TRACE=replay)
+    big=$(gets_since $mark $((512 * 1024)))
+    [ "$out" = "reads done, bad=0" ] && [ "$big" = 16 ] && [ "$(stat_of "$T/st.imp" trace_chunks_used)" = 128 ] &&
+        ok "an imported trace replays: 16 ranges of 512 KiB, 128 chunks used" ||
+        fail "an imported trace replays" "$out, $big large ranges; $(cat "$T/st.imp")"
+    err=$(REMOTEIO_TRACE_DIR=$T/host2 "$RIO" trace import /remote/other < "$T/exported" 2>&1); rc=$?
+    [ $rc = 1 ] && [[ $err == *"recorded for another object"* ]] && [ "$(ls "$T/host2" | wc -l)" = 1 ] &&
+        ok "trace import for another object: refused ($err)" || fail "trace import for another object" "rc=$rc $err; $(ls "$T/host2")"
+    head -c 300 /dev/urandom > "$T/junk"
+    err=$(REMOTEIO_TRACE_DIR=$T/host2 "$RIO" trace import /remote/img < "$T/junk" 2>&1); rc=$?
+    [ $rc = 1 ] && [[ $err == *"not a remoteio trace"* ]] && cmp -s "$T/host2/$TRACE_NAME" "$T/exported" &&
+        ok "trace import of junk: refused, the trace in place kept ($err)" || fail "trace import of junk" "rc=$rc $err"
+}
+
 scenario record-replay record_replay
+scenario export-import export_import
 scenario divergent divergent
 scenario bad-traces bad_traces
 finish
