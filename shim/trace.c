@@ -11,7 +11,7 @@
  *
  * Budgets: a replay's lead is at most LEAD_MS ahead of the trace clock and LEAD_BYTES
  * (at most half of the cache's readahead budget) beyond the program's furthest read,
- * in requests of at most RANGE_BYTES; in all it fetches no more than the cache can hold
+ * in requests of at most RANGE_BYTES, at most INFLIGHT_MAX of them queued or running; in all it fetches no more than the cache can hold
  * (the memory cache's size, or the disk tier's limit when that is larger): a larger
  * trace is clipped there, with one log line.
  *
@@ -49,6 +49,9 @@
  * count as used rather than wasted. */
 #define TRACK_EXTRA_MS 10000
 #define MAX_RANGES 64
+/* Replay jobs queued or running at once, per trace: several in flight, and never so many
+ * that they crowd the readahead queue (its parts beyond 256 would be dropped). */
+#define INFLIGHT_MAX 16
 #define READ_CHUNKS_MAX 4096 /* a larger read is followed over its first chunks only */
 
 enum mode { MODE_OFF, MODE_RECORD, MODE_REPLAY, MODE_AUTO };
@@ -63,6 +66,7 @@ struct chunk_set {
 struct trace {
     struct trace *next;
     atomic_bool active;       /* trace_read has something to do */
+    atomic_int inflight;      /* replay jobs queued or running */
     struct trace_owner owner; /* stats NULL once closed */
     char *path;
     uint8_t key[16];
@@ -312,6 +316,31 @@ static void trace_free(struct trace *t)
     free(t);
 }
 
+/* A replay job: the object's readahead job, counted while it is queued or running. */
+static void job_run(void *arg, int64_t offset, int64_t len)
+{
+    struct trace *t = arg;
+    t->owner.ops->run(t->owner.arg, offset, len);
+}
+
+static void job_ref(void *arg)
+{
+    struct trace *t = arg;
+    atomic_fetch_add(&t->inflight, 1);
+    t->owner.ops->ref(t->owner.arg);
+}
+
+static void job_unref(void *arg)
+{
+    struct trace *t = arg;
+    const struct prefetch_ops *ops = t->owner.ops;
+    void *owner = t->owner.arg;
+    atomic_fetch_sub(&t->inflight, 1);
+    ops->unref(owner); /* may free the object, and t with it: not touched after */
+}
+
+static const struct prefetch_ops job_ops = { .run = job_run, .ref = job_ref, .unref = job_unref };
+
 static void *trace_thread(void *arg)
 {
     (void)arg;
@@ -329,12 +358,15 @@ static void *trace_thread(void *arg)
             uint64_t el = now - t->start_ms;
             if (t->replaying) {
                 busy = true;
-                size_t n = replay_next(t->rp, el, ranges, MAX_RANGES);
+                int room = INFLIGHT_MAX - atomic_load(&t->inflight);
+                size_t n = room > 0 ? replay_next(t->rp, el, ranges,
+                                                  room < MAX_RANGES ? (size_t)room : MAX_RANGES)
+                                    : 0;
                 for (size_t i = 0; i < n; i++) {
                     int64_t off = (int64_t)(ranges[i].chunk << t->chunk_shift);
                     int64_t len = (int64_t)ranges[i].count << t->chunk_shift;
-                    if (off < t->size)
-                        prefetch_submit(t->owner.ops, t->owner.arg, off,
+                    if (off < t->size) /* each range is one part: at most RANGE_BYTES */
+                        prefetch_submit(&job_ops, t, off,
                                         len < t->size - off ? len : t->size - off,
                                         (int64_t)RANGE_BYTES);
                 }

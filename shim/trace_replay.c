@@ -10,6 +10,8 @@ enum { FETCHED = 1, READ = 2 };
  * the lead. */
 #define BURST_GAP_MS 100
 #define BURST_MAX_MS 1000
+/* Runs taken at once (then merged): the pending ranges hold as many. */
+#define BATCH_RUNS 256
 
 struct replay {
     struct replay_params p;
@@ -23,6 +25,9 @@ struct replay {
     uint32_t prog_t;        /* recorded time of that run */
     uint64_t submitted;     /* chunks of submitted runs */
     const char *over;       /* why nothing more is submitted, or NULL */
+    bool budget_hit;        /* the next run would pass budget_chunks */
+    struct replay_range *pend; /* due ranges, merged, not yet handed out */
+    size_t npend, pend_pos;
     bool ring[DIVERGE_WINDOW];
     unsigned ring_pos, ring_len, ring_hits;
     struct replay_counts counts;
@@ -47,7 +52,8 @@ struct replay *replay_new(const struct trace_run *runs, uint32_t n, const struct
     r->runs = malloc((n ? n : 1) * sizeof *r->runs);
     r->cum = malloc(((size_t)n + 1) * sizeof *r->cum);
     r->by_chunk = malloc((n ? n : 1) * sizeof *r->by_chunk);
-    if (!r->runs || !r->cum || !r->by_chunk)
+    r->pend = malloc(BATCH_RUNS * sizeof *r->pend);
+    if (!r->runs || !r->cum || !r->by_chunk || !r->pend)
         goto fail;
     memcpy(r->runs, runs, n * sizeof *runs);
     r->cum[0] = 0;
@@ -75,6 +81,7 @@ void replay_free(struct replay *r)
     free(r->cum);
     free(r->by_chunk);
     free(r->flags);
+    free(r->pend);
     free(r);
 }
 
@@ -137,15 +144,14 @@ static int by_range(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-size_t replay_next(struct replay *r, uint64_t elapsed_ms, struct replay_range *out, size_t max)
+/* Take the next due runs (at most BATCH_RUNS), merged, as the pending ranges; false when
+ * none is due. */
+static bool collect(struct replay *r, uint64_t elapsed_ms)
 {
-    if (r->over || max == 0)
-        return 0;
     uint64_t clock = elapsed_ms > r->prog_t ? elapsed_ms : r->prog_t;
-    size_t nb = 0, need = 0;
-    uint32_t mr = r->p.max_range_chunks;
     uint64_t horizon = clock + r->p.lead_ms;
-    while (r->next < r->n) {
+    size_t nb = 0;
+    while (r->next < r->n && nb < BATCH_RUNS && !r->budget_hit) {
         const struct trace_run *run = &r->runs[r->next];
         /* A burst of reads is taken whole, so that its chunks merge into few ranges. */
         bool burst = nb > 0 && run->t_ms <= horizon + BURST_MAX_MS &&
@@ -156,51 +162,67 @@ size_t replay_next(struct replay *r, uint64_t elapsed_ms, struct replay_range *o
         if (r->cum[r->next] - done >= r->p.lead_chunks)
             break;
         if (r->submitted + run->count > r->p.budget_chunks) {
-            r->over = "budget";
+            r->budget_hit = true;
             break;
         }
-        size_t pieces = (run->count + mr - 1) / mr;
-        if (need + pieces > max)
-            break; /* the rest on the next call */
-        uint32_t unread = 0;
-        uint8_t *f = &r->flags[r->cum[r->next]];
-        for (uint32_t k = 0; k < run->count; k++)
-            if (!(f[k] & READ)) {
-                f[k] |= FETCHED;
-                unread++;
-            }
         r->submitted += run->count;
         r->next++;
-        if (unread == 0)
-            continue; /* the program got there first */
-        r->counts.replayed += unread;
-        out[nb++] = (struct replay_range){ run->chunk, run->count };
-        need += pieces;
+        const uint8_t *f = &r->flags[r->cum[r->next - 1]];
+        uint32_t k = 0;
+        while (k < run->count && (f[k] & READ))
+            k++;
+        if (k < run->count) /* else the program got there first */
+            r->pend[nb++] = (struct replay_range){ run->chunk, run->count };
     }
-    if (r->next == r->n && !r->over)
-        r->over = "done";
-    /* Merge adjacent runs, then cut into requests of at most mr chunks. */
-    qsort(out, nb, sizeof *out, by_range);
+    qsort(r->pend, nb, sizeof *r->pend, by_range);
     size_t m = 0;
     for (size_t i = 0; i < nb; i++) {
-        if (m > 0 && out[i].chunk <= out[m - 1].chunk + out[m - 1].count) {
-            uint64_t end = out[i].chunk + out[i].count;
-            if (end > out[m - 1].chunk + out[m - 1].count)
-                out[m - 1].count = (uint32_t)(end - out[m - 1].chunk);
+        struct replay_range *last = m ? &r->pend[m - 1] : NULL;
+        if (last && r->pend[i].chunk <= last->chunk + last->count) {
+            uint64_t end = r->pend[i].chunk + r->pend[i].count;
+            if (end > last->chunk + last->count)
+                last->count = (uint32_t)(end - last->chunk);
         } else {
-            out[m++] = out[i];
+            r->pend[m++] = r->pend[i];
         }
     }
-    /* Splitting needs at most the pieces counted above (merging never adds any). */
-    struct replay_range tmp[m ? m : 1];
-    memcpy(tmp, out, m * sizeof *out);
+    r->npend = m;
+    r->pend_pos = 0;
+    return m > 0;
+}
+
+size_t replay_next(struct replay *r, uint64_t elapsed_ms, struct replay_range *out, size_t max)
+{
+    if (r->over)
+        return 0;
     size_t k = 0;
-    for (size_t i = 0; i < m; i++)
-        for (uint64_t c = tmp[i].chunk, end = c + tmp[i].count; c < end && k < max;) {
-            uint32_t cnt = end - c < mr ? (uint32_t)(end - c) : mr;
-            out[k++] = (struct replay_range){ c, cnt };
-            c += cnt;
+    uint32_t mr = r->p.max_range_chunks;
+    while (k < max) {
+        if (r->pend_pos == r->npend) {
+            uint32_t before = r->next;
+            if (!collect(r, elapsed_ms) && r->next == before)
+                break;
+            continue;
         }
+        /* The next piece of the pending range, at most mr chunks. */
+        struct replay_range *p = &r->pend[r->pend_pos];
+        uint32_t cnt = p->count < mr ? p->count : mr;
+        out[k++] = (struct replay_range){ p->chunk, cnt };
+        for (uint64_t c = p->chunk; c < p->chunk + cnt; c++) {
+            int64_t i = run_of(r, c);
+            uint8_t *f = i >= 0 ? flag_of(r, (uint32_t)i, c) : NULL;
+            if (f && !(*f & (READ | FETCHED))) {
+                *f |= FETCHED;
+                r->counts.replayed++;
+            }
+        }
+        p->chunk += cnt;
+        p->count -= cnt;
+        if (p->count == 0)
+            r->pend_pos++;
+    }
+    if (r->pend_pos == r->npend && (r->next == r->n || r->budget_hit))
+        r->over = r->budget_hit ? "budget" : "done";
     return k;
 }
 

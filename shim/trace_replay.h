@@ -14,10 +14,11 @@
  *   (so a program faster than the recording pulls the replay along: only a run the
  *   replay has reached moves that furthest run), and while the
  *   chunks submitted beyond that furthest run stay within lead_chunks.  Each call takes
- *   the due runs (and the rest of a burst they start: runs less than 100 ms apart, up
- *   to 1 s past the lead), sorts them by chunk, merges the adjacent ones and cuts the result into
- *   ranges of at most max_range_chunks: large requests, many in flight.  A run the
- *   program has already read in full is skipped.
+ *   the due runs (at most 256, and the rest of a burst they start: runs less than
+ *   100 ms apart, up to 1 s past the lead), sorts them by chunk, merges the adjacent
+ *   ones and hands them out cut into ranges of at most max_range_chunks, as many as the
+ *   caller asks for (the rest on its next calls): large requests, many in flight.  A
+ *   run the program has already read in full is skipped.
  *   It stops for good when every run was submitted, when budget_chunks were submitted
  *   (the rest is clipped), or when the reads diverge: of the last DIVERGE_WINDOW chunks the
  *   program read for the first time, fewer than a quarter were in the trace.
