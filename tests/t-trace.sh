@@ -28,6 +28,18 @@ export REMOTEIO_MAP="/remote/=$ORIGIN/"
 export REMOTEIO_TRACE_DIR=$T/traces
 unset REMOTEIO_CACHE_DIR
 
+# chunks FILE: the chunk indices of a trace file, one a line (shim/trace_file.h's format)
+chunks() {
+    "$PY" - "$1" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+n, v = struct.unpack_from("<I", b, 44)[0], struct.unpack_from("<H", b, 48)[0]
+for i in range(n):
+    c, k, t = struct.unpack_from("<QII", b, 64 + v + 16 * i)
+    for x in range(c, c + k):
+        print(x)
+PY
+}
 stat_of() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'; }
 lines() { wc -l < "$NGINX_LOG"; }
 # gets_since LINE [MIN]: range GETs after LINE (of at least MIN bytes)
@@ -99,6 +111,7 @@ record_replay() {
 }
 
 divergent() {
+    [ -n "${TRACE_NAME:-}" ] || record_replay # the trace it starts from
     cp "$T/img.trace" "$T/traces/$TRACE_NAME"
     out=$(run img 2 0.05 "$T/st.div" REMOTEIO_LOG=info SHIFT=8) # none of the trace's chunks
     rep=$(stat_of "$T/st.div" trace_chunks_replayed)
@@ -107,6 +120,14 @@ divergent() {
         [ "$rep" -lt 128 ] && [ "$wasted" -le 96 ] &&
         ok "divergent reads: replay stopped after $rep of 128 chunks, $wasted wasted (<= 96)" ||
         fail "divergent reads" "$out; replayed=$rep wasted=$wasted; $(cat "$T/st.div.err")"
+    # refinement: the new trace is this run's 128 chunks, then those of the old one it
+    # neither replayed nor reached; the replayed ones it never read dropped out
+    chunks "$T/img.trace" | sort > "$T/old.chunks"
+    chunks "$T/traces/$TRACE_NAME" | sort > "$T/new.chunks"
+    kept=$(comm -12 "$T/old.chunks" "$T/new.chunks" | wc -l) all=$(wc -l < "$T/new.chunks")
+    [ "$all" = $((128 + kept)) ] && [ "$kept" -le $((128 - rep)) ] && [ "$kept" -gt 0 ] &&
+        ok "refined trace: this run's 128 chunks and $kept of the old one's (none of the $rep replayed and unread)" ||
+        fail "refined trace" "$all chunks, $kept of the old trace's; $rep were replayed and not read"
 }
 
 # bad_trace NAME WHAT PATTERN [ENV...]: run the reader with the trace in place; one log
@@ -122,6 +143,7 @@ bad_trace() {
 }
 
 bad_traces() {
+    [ -n "${TRACE_NAME:-}" ] || record_replay # the trace it starts from
     f=$T/traces/$TRACE_NAME
     cp "$T/img.trace" "$f"
     printf '\xff' | dd of="$f" bs=1 seek=100 conv=notrunc status=none
@@ -146,6 +168,7 @@ bad_traces() {
 
 # remoteio trace export / import: a trace carried to an empty directory replays there
 export_import() {
+    [ -n "${TRACE_NAME:-}" ] || record_replay # the trace it starts from
     RIO=$TOP/build/remoteio
     "$RIO" trace export /remote/img > "$T/exported" &&
         cmp -s "$T/exported" "$T/traces/$TRACE_NAME" && ok "trace export: the stored trace, byte for byte" ||
