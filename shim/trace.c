@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -116,22 +117,36 @@ static enum mode trace_mode(void)
     return MODE_AUTO;
 }
 
-/* The directory traces live in (made if need be), or NULL.  trace_lock held. */
+/* The directory traces live in (made if need be), or NULL.  Beside the disk cache's
+ * directory, not in it: that one holds exactly what its hard limit allows.  One that is
+ * not a directory of ours that only we can write is refused (a trace is only a hint, but
+ * another user's could make us fetch what nobody reads).  trace_lock held. */
 static const char *trace_dir(void)
 {
     if (dir_known)
         return dir_cached;
     dir_known = true;
     char buf[4096];
-    if (config.trace_dir && config.trace_dir[0])
+    if (config.trace_dir && config.trace_dir[0]) {
         snprintf(buf, sizeof buf, "%s", config.trace_dir);
-    else if (disk_tier_on() && config.cache_dir && config.cache_dir[0])
-        snprintf(buf, sizeof buf, "%s/traces", config.cache_dir);
-    else
+    } else if (disk_tier_on() && config.cache_dir && config.cache_dir[0]) {
+        size_t n = strlen(config.cache_dir);
+        while (n > 1 && config.cache_dir[n - 1] == '/')
+            n--;
+        snprintf(buf, sizeof buf, "%.*s.traces", (int)n, config.cache_dir);
+    } else {
         return NULL;
+    }
+    struct stat st;
     if (sys_mkdirat(AT_FDCWD, buf, 0700) < 0 && errno != EEXIST) {
         log_warn("trace directory %s cannot be made (%s): no learned prefetch", buf,
                  strerror(errno));
+        return NULL;
+    }
+    if (sys_lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 022)) {
+        log_warn("trace directory %s is not a directory only this user can write: no "
+                 "learned prefetch", buf);
         return NULL;
     }
     dir_cached = strdup(buf);
@@ -515,16 +530,18 @@ static bool load_base(struct trace *t, const char *dir, uint64_t budget_chunks)
             continue;
         }
         want += c1 - c0 + 1;
-        if (chunks + (c1 - c0 + 1) > budget_chunks || chunks + (c1 - c0 + 1) > TRACE_MAX_CHUNKS)
+        uint64_t cap = budget_chunks < TRACE_MAX_CHUNKS ? budget_chunks : TRACE_MAX_CHUNKS;
+        uint64_t take = c1 - c0 + 1 < cap - chunks ? c1 - c0 + 1 : cap - chunks;
+        if (take == 0)
             continue;
-        out[n++] = (struct trace_run){ c0, (uint32_t)(c1 - c0 + 1), d.runs[i].t_ms };
-        chunks += c1 - c0 + 1;
+        out[n++] = (struct trace_run){ c0, (uint32_t)take, d.runs[i].t_ms };
+        chunks += take;
     }
     trace_data_free(&d);
     if (!out)
         return false;
-    if (want > chunks)
-        log_warn("%s: its trace of %llu MiB is larger than the cache's budget; replaying "
+    if (want > chunks) /* not a fault: a program that reads more than the cache holds */
+        log_msg(LOG_INFO, "%s: its trace of %llu MiB is larger than the cache's budget; replaying "
                  "%llu MiB of it", t->path, (unsigned long long)((want << t->chunk_shift) >> 20),
                  (unsigned long long)((chunks << t->chunk_shift) >> 20));
     t->base = (struct trace_data){ .n = n, .chunks = (uint32_t)chunks, .runs = out,

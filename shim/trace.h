@@ -7,8 +7,10 @@
  * Every replayed byte goes through the cache's normal fetch of the version opened (the
  * same checks as a read's), so a trace is only ever a hint.
  *
- * Where: REMOTEIO_TRACE_DIR, else REMOTEIO_CACHE_DIR/traces when the disk tier is on;
- * with neither there is no trace.  REMOTEIO_TRACE: off, record (never replay), replay
+ * Where: REMOTEIO_TRACE_DIR, else REMOTEIO_CACHE_DIR.traces (beside the disk cache's
+ * directory, whose hard limit it would otherwise eat into) when the disk tier is on; with
+ * neither there is no trace.  A directory we do not own, or that others can write, is
+ * refused with one log line.  REMOTEIO_TRACE: off, record (never replay), replay
  * (never write), auto (the default: replay when there is a trace, and record the run
  * to refine it).
  *

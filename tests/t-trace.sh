@@ -136,7 +136,7 @@ bad_trace() {
     local what=$1 pat=$2; shift 2
     out=$(run img 1 0 "$T/st.bad" REMOTEIO_TRACE=replay "$@")
     n=$(grep -c "$pat" "$T/st.bad.err")
-    all=$(grep -c . "$T/st.bad.err")
+    all=$(grep -v "info: .*replaying its trace of" "$T/st.bad.err" | grep -c .)
     [ "$out" = "reads done, bad=0" ] && [ "$n" = 1 ] && [ "$all" = 1 ] &&
         ok "$what: right bytes, one log line ($(head -c 160 "$T/st.bad.err"))" ||
         fail "$what" "$out; log: $(cat "$T/st.bad.err")"
@@ -160,7 +160,7 @@ bad_traces() {
         ok "a trace for another object: ignored, one log line" || fail "a trace for another object" "$out"
     rm -f "$g"
     cp "$T/img.trace" "$T/traces/$TRACE_NAME"
-    bad_trace "a trace bigger than the cache" "larger than the cache's budget; replaying 2 MiB" REMOTEIO_CACHE_SIZE=2M
+    bad_trace "a trace bigger than the cache" "larger than the cache's budget; replaying 2 MiB" REMOTEIO_CACHE_SIZE=2M REMOTEIO_LOG=info
     rep=$(stat_of "$T/st.bad" trace_chunks_replayed)
     [ "$rep" -le 32 ] && ok "a trace bigger than the cache: $rep chunks replayed (<= 32)" ||
         fail "a trace bigger than the cache" "$rep chunks replayed"
@@ -228,7 +228,28 @@ vm_boot_replay() {
         fail "vm: trace counters" "replayed=$rep used=$used wasted=$wasted"
 }
 
+# With the disk cache on and no REMOTEIO_TRACE_DIR, traces live beside it (DIR.traces),
+# not in it; a trace directory others can write is refused with one line.
+beside_disk_cache() {
+    local env=(REMOTEIO_TRACE_DIR= REMOTEIO_CACHE_DIR="$T/cd" REMOTEIO_DISK_CACHE_SIZE=64M)
+    out=$(run img 3 0 "$T/st.cd1" "${env[@]}")
+    out2=$(run img 3 0 "$T/st.cd2" "${env[@]}")
+    n=$(ls "$T/cd.traces" 2>/dev/null | grep -c '\.trace$')
+    inside=$(find "$T/cd" -name '*.trace' | wc -l)
+    [ "$out" = "reads done, bad=0" ] && [ "$out2" = "reads done, bad=0" ] && [ "$n" = 1 ] && [ "$inside" = 0 ] &&
+        [ "$(stat_of "$T/st.cd2" trace_chunks_replayed)" -gt 0 ] &&
+        ok "disk cache on: the trace is in $(basename "$T/cd.traces"), beside the cache, and replays" ||
+        fail "disk cache on" "$out / $out2; $n traces beside, $inside inside; $(cat "$T/st.cd2" "$T/st.cd2.err")"
+    chmod 777 "$T/cd.traces"
+    out=$(run img 3 0 "$T/st.cd3" "${env[@]}")
+    [ "$out" = "reads done, bad=0" ] && [ "$(grep -c 'not a directory only this user can write' "$T/st.cd3.err")" = 1 ] &&
+        [ "$(stat_of "$T/st.cd3" trace_chunks_replayed)" = 0 ] &&
+        ok "a trace directory others can write: refused, one line" ||
+        fail "a trace directory others can write" "$out; $(cat "$T/st.cd3.err")"
+}
+
 scenario record-replay record_replay
+scenario beside-disk-cache beside_disk_cache
 scenario export-import export_import
 scenario divergent divergent
 scenario bad-traces bad_traces

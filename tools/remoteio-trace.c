@@ -3,7 +3,7 @@
  *
  *   remoteio-trace [-d DIR] export PATH|URL > FILE   the stored trace of that object
  *   remoteio-trace [-d DIR] import PATH|URL < FILE   install a trace for that object
- * DIR: -d, else trace_dir, else cache_dir/traces from the configuration (REMOTEIO_TRACE_DIR,
+ * DIR: -d, else trace_dir, else cache_dir.traces from the configuration (REMOTEIO_TRACE_DIR,
  * REMOTEIO_CACHE_DIR, REMOTEIO_CONFIG).  Both check the trace's format and that it was
  * recorded for the object's URL (its key is a hash of the URL's display form), so a
  * corrupt trace, or one for another object, is refused here rather than ignored later.
@@ -67,9 +67,13 @@ int main(int argc, char **argv)
     const char *dir = NULL;
     if (config.trace_dir && config.trace_dir[0])
         dir = config.trace_dir;
-    else if (config.cache_dir && config.cache_dir[0] &&
-             (size_t)snprintf(dirbuf, sizeof dirbuf, "%s/traces", config.cache_dir) < sizeof dirbuf)
+    else if (config.cache_dir && config.cache_dir[0]) {
+        size_t n = strlen(config.cache_dir);
+        while (n > 1 && config.cache_dir[n - 1] == '/')
+            n--;
+        snprintf(dirbuf, sizeof dirbuf, "%.*s.traces", (int)n, config.cache_dir);
         dir = dirbuf;
+    }
     int opt;
     while ((opt = getopt(argc, argv, "+d:h")) != -1) {
         if (opt == 'd')
