@@ -73,7 +73,7 @@ PY
 run() { # run NAME SEED GAP STATS [ENV...]: the reader under the shim
     local name=$1 seed=$2 gap=$3 st=$4; shift 4
     : > "$st"
-    env REMOTEIO_STATS="$st" "$@" LD_PRELOAD=$SHIM bash -c 'reader "$@"' _ "$name" "$seed" "$gap" 2>"$st.err"
+    env REMOTEIO_STATS="$st" "$@" LD_PRELOAD="$SHIM" bash -c 'reader "$@"' _ "$name" "$seed" "$gap" 2>"$st.err"
 }
 export -f reader; export T PY SHIFT=0
 
@@ -139,7 +139,7 @@ bad_trace() {
     all=$(grep -v "info: .*replaying its trace of" "$T/st.bad.err" | grep -c .)
     [ "$out" = "reads done, bad=0" ] && [ "$n" = 1 ] && [ "$all" = 1 ] &&
         ok "$what: right bytes, one log line ($(head -c 160 "$T/st.bad.err"))" ||
-        fail "$what" "$out; log: $(cat "$T/st.bad.err")"
+        fail "$what" "$out; $n matching of $all lines; log: $(cat -A "$T/st.bad.err" | head -5)"
 }
 
 bad_traces() {
@@ -152,10 +152,10 @@ bad_traces() {
     bad_trace "foreign file" "ignored: not a remoteio trace"
     # the name of other's trace: record one read of it
     rm -f "$T/traces/"*.trace
-    REMOTEIO_TRACE=record LD_PRELOAD=$SHIM "$PY" -c 'import os; os.pread(os.open("/remote/other", os.O_RDONLY), 10, 0)'
+    REMOTEIO_TRACE=record LD_PRELOAD="$SHIM" "$PY" -c 'import os; os.pread(os.open("/remote/other", os.O_RDONLY), 10, 0)'
     g=$(ls "$T/traces/"*.trace)
     cp "$T/img.trace" "$g"
-    out=$(REMOTEIO_TRACE=replay LD_PRELOAD=$SHIM "$PY" -c 'import os; os.pread(os.open("/remote/other", os.O_RDONLY), 10, 0)' 2>&1)
+    out=$(REMOTEIO_TRACE=replay LD_PRELOAD="$SHIM" "$PY" -c 'import os; os.pread(os.open("/remote/other", os.O_RDONLY), 10, 0)' 2>&1)
     [ "$(grep -c 'ignored: it was recorded for another object' <<<"$out")" = 1 ] &&
         ok "a trace for another object: ignored, one log line" || fail "a trace for another object" "$out"
     rm -f "$g"
