@@ -276,13 +276,18 @@ static struct object *ref_version(const char *path, const char *url,
     return o;
 }
 
-static void start_trace(struct object *o);
+static struct trace *start_trace(struct object *o);
 
-struct object *object_open(const char *path, const char *url, const struct map_options *opt)
+/* trace: an open by the program (its trace starts now), not a stat(). */
+static struct object *open_object(const char *path, const char *url,
+                                  const struct map_options *opt, bool trace)
 {
     struct object *o = ref_fresh(url);
-    if (o)
+    if (o) {
+        if (trace)
+            start_trace(o);
         return o;
+    }
 
     struct http_meta meta;
     int rc = http_probe(url, path, opt, &meta);
@@ -309,8 +314,14 @@ struct object *object_open(const char *path, const char *url, const struct map_o
         return NULL;
     }
     disk_tier_opened(&o->dkey); /* a version just confirmed: older ones go first */
-    start_trace(o);
+    if (trace)
+        start_trace(o);
     return o;
+}
+
+struct object *object_open(const char *path, const char *url, const struct map_options *opt)
+{
+    return open_object(path, url, opt, true);
 }
 
 struct object *object_adopt(const char *path, const char *url, const struct map_options *opt,
@@ -367,15 +378,18 @@ static const struct prefetch_ops object_prefetch_ops = {
     .unref = prefetch_unref,
 };
 
-/* The first open of a version starts its trace (recording, replay), outside the
- * registry's lock: it reads a file.  Reads before it is set are not recorded. */
-static void start_trace(struct object *o)
+/* The first open of a version by the program starts its trace (recording, replay), not
+ * a stat(); an object re-attached across exec starts it at its first read.  It reads a
+ * file, with no lock held. */
+static struct trace *start_trace(struct object *o)
 {
     if (atomic_exchange(&o->trace_claimed, true))
-        return;
+        return atomic_load_explicit(&o->trace, memory_order_acquire);
     struct trace_owner owner = { &object_prefetch_ops, o, &o->stats };
-    atomic_store(&o->trace, trace_open(o->path, o->orig_url, o->meta.etag,
-                                       o->meta.last_modified, o->meta.size, &owner));
+    struct trace *t = trace_open(o->path, o->orig_url, o->meta.etag, o->meta.last_modified,
+                                 o->meta.size, &owner);
+    atomic_store_explicit(&o->trace, t, memory_order_release);
+    return t;
 }
 
 /* What tells a lone sequential stream that it may use more connections (readahead.c,
@@ -446,7 +460,10 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
         ra_on_read(&o->ra, &lim, offset, (int64_t)total, now, &d);
     }
     note_read(o, d.sequential, now);
-    trace_read(atomic_load_explicit(&o->trace, memory_order_acquire), offset, (int64_t)total);
+    struct trace *tr = atomic_load_explicit(&o->trace, memory_order_acquire);
+    if (!tr && !atomic_load_explicit(&o->trace_claimed, memory_order_relaxed))
+        tr = start_trace(o);
+    trace_read(tr, offset, (int64_t)total);
     if (d.requests > 0)
         stats_raise(&o->stats.stream_requests_peak, (uint_fast64_t)d.requests);
     if (d.len > 0)
@@ -532,7 +549,7 @@ int object_stat_url(const char *path, const char *url, const struct map_options 
 {
     /* A probe makes an object anyway: keep it, so that the open which usually follows a
      * stat needs no second request. */
-    struct object *o = object_open(path, url, opt);
+    struct object *o = open_object(path, url, opt, false);
     if (!o)
         return -1;
     object_fill_stat(o, st);

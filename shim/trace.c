@@ -62,7 +62,10 @@ struct chunk_set {
     uint64_t *v;
     size_t cap, n;
 };
-#define SET_MAX (4 * (size_t)TRACE_MAX_CHUNKS)
+#define SET_MAX (2 * (size_t)TRACE_MAX_CHUNKS)
+/* At most this many objects are traced at once in a process (a few MiB each at most):
+ * the first ones read. */
+#define TRACES_MAX 8
 
 struct trace {
     struct trace *next;
@@ -582,7 +585,10 @@ struct trace *trace_open(const char *path, const char *url, const char *etag,
 
     pthread_mutex_lock(&trace_lock);
     const char *dir = trace_dir();
-    if (!dir) {
+    size_t live = 0;
+    for (struct trace *x = traces; x; x = x->next)
+        live += !x->closed;
+    if (!dir || live >= TRACES_MAX) {
         pthread_mutex_unlock(&trace_lock);
         trace_free(t);
         return NULL;

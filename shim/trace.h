@@ -14,7 +14,8 @@
  * (never write), auto (the default: replay when there is a trace, and record the run
  * to refine it).
  *
- * Recording: the first TRACE_WINDOW_MS after the object is made, at most
+ * Recording: the first TRACE_WINDOW_MS after the object's first open (a stat() that
+ * makes an object starts nothing), at most TRACES_MAX objects of a process at once, at most
  * TRACE_MAX_CHUNKS distinct chunks, as runs of consecutive chunks, each with the time of
  * its first read.  Written (a temporary file renamed over the old one) by the trace
  * thread once the window ends, when the object is freed, or at exit (trace_exit); never
@@ -52,8 +53,8 @@ struct trace_owner {
     struct object_stats *stats;
 };
 
-/* The trace of one object version, made when the object is: NULL when tracing is off or
- * has nowhere to live.  path names it in messages; url is the URL as mapped (only its
+/* The trace of one object version, made at its first open: NULL when tracing is off, has
+ * nowhere to live, or TRACES_MAX objects are traced already.  path names it in messages; url is the URL as mapped (only its
  * display form is used). */
 struct trace *trace_open(const char *path, const char *url, const char *etag,
                          const char *last_modified, int64_t size, const struct trace_owner *o);

@@ -248,7 +248,20 @@ beside_disk_cache() {
         fail "a trace directory others can write" "$out; $(cat "$T/st.cd3.err")"
 }
 
+# A stat() makes an object but is no open: no replay (no range request), nothing written.
+stat_only() {
+    [ -n "${TRACE_NAME:-}" ] || record_replay # the trace it starts from
+    cp "$T/img.trace" "$T/traces/$TRACE_NAME"
+    mark=$(lines)
+    LD_PRELOAD="$SHIM" "$PY" -c 'import os, time; os.stat("/remote/img"); time.sleep(1)'
+    sleep 0.3
+    [ "$(gets_since $mark)" = 0 ] && cmp -s "$T/img.trace" "$T/traces/$TRACE_NAME" &&
+        ok "a stat() with a trace present: no range request, the trace unchanged" ||
+        fail "a stat() with a trace present" "$(gets_since $mark) range requests"
+}
+
 scenario record-replay record_replay
+scenario stat-only stat_only
 scenario beside-disk-cache beside_disk_cache
 scenario export-import export_import
 scenario divergent divergent
