@@ -33,6 +33,7 @@
 #include "readahead.h"
 #include "stats.h"
 #include "trace.h"
+#include "trace_origin.h"
 
 /* An object confirmed this recently is reused by the next open without a request. */
 #define REVALIDATE_MS 2000
@@ -381,11 +382,17 @@ static const struct prefetch_ops object_prefetch_ops = {
 /* The first open of a version by the program starts its trace (recording, replay), not
  * a stat(); an object re-attached across exec starts it at its first read.  It reads a
  * file, with no lock held. */
+static int fetch_origin_trace(void *arg, void **buf, size_t *len)
+{
+    struct object *o = arg;
+    return trace_origin_fetch(o->orig_url, o->path, &o->opt, buf, len);
+}
+
 static struct trace *start_trace(struct object *o)
 {
     if (atomic_exchange(&o->trace_claimed, true))
         return atomic_load_explicit(&o->trace, memory_order_acquire);
-    struct trace_owner owner = { &object_prefetch_ops, o, &o->stats };
+    struct trace_owner owner = { &object_prefetch_ops, o, &o->stats, fetch_origin_trace };
     struct trace *t = trace_open(o->path, o->orig_url, o->meta.etag, o->meta.last_modified,
                                  o->meta.size, &owner);
     atomic_store_explicit(&o->trace, t, memory_order_release);

@@ -486,10 +486,15 @@ static bool load_base(struct trace *t, const char *dir, uint64_t budget_chunks)
     void *buf;
     size_t len;
     int rc = trace_file_load(dir, t->key, &buf, &len);
+    const char *where = dir;
+    if (rc == -ENOENT && config.trace_origin && t->owner.fetch_origin) {
+        where = "the origin";
+        rc = t->owner.fetch_origin(t->owner.arg, &buf, &len);
+    }
     if (rc == -ENOENT)
         return false;
     if (rc < 0) {
-        log_warn("%s: its trace in %s is not used: %s", t->path, dir,
+        log_warn("%s: its trace in %s is not used: %s", t->path, where,
                  rc == -EFBIG ? "larger than any trace can be" : strerror(-rc));
         return false;
     }
@@ -503,7 +508,7 @@ static bool load_base(struct trace *t, const char *dir, uint64_t budget_chunks)
         rc = -1;
     }
     if (rc < 0) {
-        log_warn("%s: its trace in %s is ignored: %s", t->path, dir, why);
+        log_warn("%s: its trace in %s is ignored: %s", t->path, where, why);
         return false;
     }
     if (d.size != t->size || strcmp(d.validator, t->validator) != 0)
@@ -572,7 +577,6 @@ struct trace *trace_open(const char *path, const char *url, const char *etag,
     t->chunk_size = (uint32_t)cache_chunk_size();
     t->chunk_shift = shift_of(t->chunk_size);
     t->owner = *o;
-    t->start_ms = now_ms();
     t->pid = (pid_t)syscall(SYS_getpid);
 
     uint64_t budget = cache_capacity();
@@ -595,6 +599,7 @@ struct trace *trace_open(const char *path, const char *url, const char *etag,
     }
     pthread_mutex_unlock(&trace_lock);
     bool have = mode != MODE_RECORD && load_base(t, dir, budget_chunks);
+    t->start_ms = now_ms(); /* after the load, which may have asked the origin */
     if (have) {
         struct replay_params p = { .budget_chunks = budget_chunks,
                                    .lead_chunks = (lead >> t->chunk_shift) ? lead >> t->chunk_shift : 1,

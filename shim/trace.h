@@ -36,6 +36,7 @@
 #ifndef REMOTEIO_TRACE_H
 #define REMOTEIO_TRACE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "prefetch.h"
@@ -51,6 +52,9 @@ struct trace_owner {
     const struct prefetch_ops *ops;
     void *arg;
     struct object_stats *stats;
+    /* The trace stored at the origin (trace_origin.h), asked for when there is none here
+     * and REMOTEIO_TRACE_ORIGIN is on: 0 and a malloc'd *buf, or a negative errno. */
+    int (*fetch_origin)(void *arg, void **buf, size_t *len);
 };
 
 /* The trace of one object version, made at its first open: NULL when tracing is off, has

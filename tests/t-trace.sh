@@ -13,7 +13,10 @@
 #   - a corrupt trace, a trace for another object, a trace bigger than the cache: ignored
 #     or clipped, with one log line each;
 #   - remoteio trace export / import carry a trace to another directory, where it
-#     replays; a junk trace or one for another object is refused;
+#     replays; a junk trace or one for another object is refused; with
+#     REMOTEIO_TRACE_ORIGIN=1 a trace at the origin (URL.remoteio-trace) replays on a
+#     host with none, and a 404 there is quiet;
+#   - a stat() starts no replay; with the disk cache on, traces live beside it;
 #   - the tests/vm guest: a recorded boot, then a replaying one on an empty cache (left
 #     out when qemu cannot boot a guest here).
 . "$(dirname "$0")/lib.sh"
@@ -261,7 +264,31 @@ stat_only() {
         fail "a stat() with a trace present" "$(gets_since $mark) range requests"
 }
 
+# REMOTEIO_TRACE_ORIGIN=1: the trace published beside the object at the origin replays
+# on a host with none; an object without one (a 404) is quiet.
+origin_trace() {
+    [ -n "${TRACE_NAME:-}" ] || record_replay # the trace it starts from
+    cp "$T/img.trace" "$T/www/img.remoteio-trace"
+    chmod 644 "$T/www/img.remoteio-trace"
+    mkdir -p "$T/host3"
+    mark=$(lines)
+    out=$(run img 1 0.4 "$T/st.org" REMOTEIO_TRACE_DIR="$T/host3" REMOTEIO_TRACE_ORIGIN=1)
+    big=$(gets_since $mark $((512 * 1024)))
+    asked=$(tail -n +$((mark + 1)) "$NGINX_LOG" | grep -c 'img.remoteio-trace')
+    [ "$out" = "reads done, bad=0" ] && [ "$big" = 16 ] && [ "$asked" -ge 1 ] &&
+        [ "$(stat_of "$T/st.org" trace_chunks_used)" = 128 ] && [ ! -s "$T/st.org.err" ] &&
+        ok "a trace at the origin replays on a host with none: 16 ranges of 512 KiB, 128 chunks used" ||
+        fail "a trace at the origin" "$out; $big large ranges, asked $asked times; $(cat "$T/st.org" "$T/st.org.err")"
+    [ -s "$T/host3/$TRACE_NAME" ] && ok "the run's recording is kept here" ||
+        fail "the run's recording" "nothing in $T/host3"
+    out=$(REMOTEIO_TRACE_DIR="$T/host3" REMOTEIO_TRACE_ORIGIN=1 LD_PRELOAD="$SHIM" "$PY" -c 'import os; print(len(os.pread(os.open("/remote/other", os.O_RDONLY), 10, 0)))' 2>&1)
+    [ "$out" = 10 ] && tail -n 5 "$NGINX_LOG" | grep -q '^404 .*other.remoteio-trace' &&
+        ok "no trace at the origin (404): quiet" || fail "no trace at the origin" "$out; $(tail -n 5 "$NGINX_LOG")"
+    rm -f "$T/www/img.remoteio-trace"
+}
+
 scenario record-replay record_replay
+scenario origin-trace origin_trace
 scenario stat-only stat_only
 scenario beside-disk-cache beside_disk_cache
 scenario export-import export_import
