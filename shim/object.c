@@ -53,7 +53,7 @@ struct object {
     char *orig_url;             /* as mapped */
     struct http_meta meta;      /* size, validator, effective URL */
     struct disk_key dkey;       /* its name in the disk tier (all zero: not stored) */
-    _Atomic(struct trace *) trace; /* learned prefetch (trace.h), set once by an open */
+    _Atomic(struct trace *) trace; /* learned prefetch (trace.h), set once (start_trace) */
     atomic_bool trace_claimed;
     struct map_options opt;
     struct object_stats stats;
@@ -379,15 +379,17 @@ static const struct prefetch_ops object_prefetch_ops = {
     .unref = prefetch_unref,
 };
 
-/* The first open of a version by the program starts its trace (recording, replay), not
- * a stat(); an object re-attached across exec starts it at its first read.  It reads a
- * file, with no lock held. */
+/* The trace stored at the origin beside the object (REMOTEIO_TRACE_ORIGIN). */
 static int fetch_origin_trace(void *arg, void **buf, size_t *len)
 {
     struct object *o = arg;
     return trace_origin_fetch(o->orig_url, o->path, &o->opt, buf, len);
 }
 
+/* The first open of a version by the program starts its trace (recording, replay), not
+ * a stat(); an object re-attached across exec starts it at its first read.  It reads a
+ * file (and with REMOTEIO_TRACE_ORIGIN may ask the origin), with no lock held; a read
+ * racing with it is not recorded. */
 static struct trace *start_trace(struct object *o)
 {
     if (atomic_exchange(&o->trace_claimed, true))
