@@ -7,7 +7,8 @@
  * never waits behind a replay), and writes the recordings that are complete.  A replay
  * holds a reference on its object until it is over, so the object (and its trace) cannot
  * be freed under it; the thread drops that reference with no lock held.  Only the thread
- * frees a trace once it started; before it, or in a forked child, trace_close does.
+ * frees a trace (once it is closed, written and its replay over); a forked child leaves
+ * its parent's traces alone (orphans, never freed nor written there).
  *
  * Budgets: a replay's lead is at most LEAD_MS ahead of the trace clock and LEAD_BYTES
  * (at most half of the cache's readahead budget) beyond the program's furthest read,
