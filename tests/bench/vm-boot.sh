@@ -31,7 +31,8 @@
 #                           cell says the whole run fits VM_BENCH_BUDGET, else 1)
 #   VM_BENCH_BUDGET=SECS    wall-time budget for the auto choice (default 900)
 #   VM_BENCH_PROFILES=...   subset of "lan s3"
-#   VM_BENCH_TRANSPORTS=... subset of "shim curl nbdkit shim+ovl" (local always runs)
+#   VM_BENCH_TRANSPORTS=... subset of "shim shim+trace curl nbdkit shim+ovl" (local always
+#                           runs; default: all but shim+ovl)
 #   VM_DISK_MB=128 VM_DISK_FILES=80   the disk image
 #   VM_TIMEOUT=SECS         hard timeout of one qemu run
 #   e.g. VM_DISK_MB=256 VM_DISK_FILES=200 tests/bench/vm-boot.sh
