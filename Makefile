@@ -32,14 +32,15 @@ UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/http_parse.o $(BUILD)/obj/log.o $(BUILD)/obj/readahead.o \
             $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o \
             $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o $(BUILD)/obj/s3_list_xml.o \
-            $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ)
+            $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ) \
+            $(BUILD)/obj/trace_file.o $(BUILD)/obj/trace_replay.o
 
 # The AWS credential chain and what it needs beyond UNIT_OBJ: linked by its unit test and
 # its probe, which stand in for the shim's lifecycle (tests/c/aws-creds-stubs.h).
 AWS_CREDS_OBJ := $(patsubst %,$(BUILD)/obj/%.o,aws_ini aws_creds aws_creds_chain aws_creds_json \
                    aws_creds_process aws_creds_http child_env libcurl fdtable)
 
-all: $(BUILD)/libremoteio.so $(BUILD)/remoteio $(BUILD)/remoteio-cache
+all: $(BUILD)/libremoteio.so $(BUILD)/remoteio $(BUILD)/remoteio-cache $(BUILD)/remoteio-trace
 
 $(BUILD)/obj/%.o: shim/%.c $(wildcard shim/*.h) | $(BUILD)/obj
 	$(CC) $(CPPFLAGS) $(SHIM_CFLAGS) $(CFLAGS) -c -o $@ $<
@@ -56,6 +57,10 @@ $(BUILD)/libremoteio.so: $(SHIM_OBJ)
 
 # `remoteio cache ...`: the disk tier's tool, linked with the same objects as its tests.
 $(BUILD)/remoteio-cache: tools/remoteio-cache.c $(UNIT_OBJ) | $(BUILD)
+	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
+
+# `remoteio trace ...`: export and import learned-prefetch traces.
+$(BUILD)/remoteio-trace: tools/remoteio-trace.c $(UNIT_OBJ) | $(BUILD)
 	$(CC) $(CPPFLAGS) -std=gnu11 $(WARN) $(CFLAGS) -pthread -o $@ $^ $(LIBS)
 
 $(BUILD)/remoteio: tools/remoteio.in | $(BUILD)

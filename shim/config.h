@@ -58,7 +58,10 @@
     X(direct, direct, BOOL, 0, 1, "1")                  /* bodies straight into the cache */\
     X(allow_unversioned, allow_unversioned, BOOL, 0, 1, "0") /* no ETag nor Last-Modified */\
     X(cache_dir, cache_dir, PATH, 0, 0, "")             /* the disk tier; empty: none */    \
-    X(disk_cache_size, disk_cache_size, SIZE, 0, 1ULL << 50, "0") /* 0: disk_cache.h's */
+    X(disk_cache_size, disk_cache_size, SIZE, 0, 1ULL << 50, "0") /* 0: disk_cache.h's */ \
+    X(trace, trace, STRING, 0, 0, "auto")               /* off|record|replay|auto */        \
+    X(trace_dir, trace_dir, PATH, 0, 0, "")             /* empty: CACHE_DIR.traces  */ \
+    X(trace_origin, trace_origin, BOOL, 0, 1, "0")      /* URL.remoteio-trace too */
 
 #define KNOB_TYPE_COUNT unsigned
 #define KNOB_TYPE_SIZE uint64_t

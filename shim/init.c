@@ -29,6 +29,7 @@
 #include "report.h"
 #include "s3.h"
 #include "shim.h"
+#include "trace.h"
 
 __thread int shim_depth __attribute__((tls_model("initial-exec")));
 __thread int shim_cancel_state __attribute__((tls_model("initial-exec")));
@@ -58,8 +59,10 @@ void shim_set_exiting(void)
 /* Registered after libcurl (and its TLS library) registered theirs, so it runs first. */
 static void stop_readahead_at_exit(void)
 {
-    if (shim_owns_state()) /* a vfork child that calls exit() leaves its parent's alone */
+    if (shim_owns_state()) { /* a vfork child that calls exit() leaves its parent's alone */
         prefetch_stop(100);
+        trace_exit(); /* the recordings not written yet; the waste counted */
+    }
 }
 
 int shim_start_backend(void)
@@ -140,6 +143,7 @@ static void atfork_child(void)
     cache_atfork_child();
     object_atfork_child();
     prefetch_atfork_child();
+    trace_atfork_child();
     aws_credentials_atfork_child();
     report_atfork_child();
     if (start_lock_held)

@@ -32,6 +32,8 @@
 #include "prefetch.h"
 #include "readahead.h"
 #include "stats.h"
+#include "trace.h"
+#include "trace_origin.h"
 
 /* An object confirmed this recently is reused by the next open without a request. */
 #define REVALIDATE_MS 2000
@@ -51,6 +53,8 @@ struct object {
     char *orig_url;             /* as mapped */
     struct http_meta meta;      /* size, validator, effective URL */
     struct disk_key dkey;       /* its name in the disk tier (all zero: not stored) */
+    _Atomic(struct trace *) trace; /* learned prefetch (trace.h), set once (start_trace) */
+    atomic_bool trace_claimed;
     struct map_options opt;
     struct object_stats stats;
     uint64_t ino;
@@ -160,6 +164,7 @@ static void record_stats(const struct object *o)
 
 static void object_free(struct object *o)
 {
+    trace_close(atomic_load(&o->trace)); /* its counters are final before they are recorded */
     cache_drop_source(&o->src);
     /* Readahead that was never read and is dropped with the object is waste too; the
      * cache counted what it evicted. */
@@ -272,11 +277,18 @@ static struct object *ref_version(const char *path, const char *url,
     return o;
 }
 
-struct object *object_open(const char *path, const char *url, const struct map_options *opt)
+static struct trace *start_trace(struct object *o);
+
+/* trace: an open by the program (its trace starts now), not a stat(). */
+static struct object *open_object(const char *path, const char *url,
+                                  const struct map_options *opt, bool trace)
 {
     struct object *o = ref_fresh(url);
-    if (o)
+    if (o) {
+        if (trace)
+            start_trace(o);
         return o;
+    }
 
     struct http_meta meta;
     int rc = http_probe(url, path, opt, &meta);
@@ -298,11 +310,19 @@ struct object *object_open(const char *path, const char *url, const struct map_o
     }
     o = ref_version(path, url, opt, &meta, true);
     http_meta_free(&meta);
-    if (!o)
+    if (!o) {
         errno = ENOMEM;
-    else
-        disk_tier_opened(&o->dkey); /* a version just confirmed: older ones go first */
+        return NULL;
+    }
+    disk_tier_opened(&o->dkey); /* a version just confirmed: older ones go first */
+    if (trace)
+        start_trace(o);
     return o;
+}
+
+struct object *object_open(const char *path, const char *url, const struct map_options *opt)
+{
+    return open_object(path, url, opt, true);
 }
 
 struct object *object_adopt(const char *path, const char *url, const struct map_options *opt,
@@ -358,6 +378,28 @@ static const struct prefetch_ops object_prefetch_ops = {
     .ref = prefetch_ref,
     .unref = prefetch_unref,
 };
+
+/* The trace stored at the origin beside the object (REMOTEIO_TRACE_ORIGIN). */
+static int fetch_origin_trace(void *arg, void **buf, size_t *len)
+{
+    struct object *o = arg;
+    return trace_origin_fetch(o->orig_url, o->path, &o->opt, buf, len);
+}
+
+/* The first open of a version by the program starts its trace (recording, replay), not
+ * a stat(); an object re-attached across exec starts it at its first read.  It reads a
+ * file (and with REMOTEIO_TRACE_ORIGIN may ask the origin), with no lock held; a read
+ * racing with it is not recorded. */
+static struct trace *start_trace(struct object *o)
+{
+    if (atomic_exchange(&o->trace_claimed, true))
+        return atomic_load_explicit(&o->trace, memory_order_acquire);
+    struct trace_owner owner = { &object_prefetch_ops, o, &o->stats, fetch_origin_trace };
+    struct trace *t = trace_open(o->path, o->orig_url, o->meta.etag, o->meta.last_modified,
+                                 o->meta.size, &owner);
+    atomic_store_explicit(&o->trace, t, memory_order_release);
+    return t;
+}
 
 /* What tells a lone sequential stream that it may use more connections (readahead.c,
  * "Requests in flight"): when a read last continued no stream (a random read, or the
@@ -427,6 +469,10 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
         ra_on_read(&o->ra, &lim, offset, (int64_t)total, now, &d);
     }
     note_read(o, d.sequential, now);
+    struct trace *tr = atomic_load_explicit(&o->trace, memory_order_acquire);
+    if (!tr && !atomic_load_explicit(&o->trace_claimed, memory_order_relaxed))
+        tr = start_trace(o);
+    trace_read(tr, offset, (int64_t)total);
     if (d.requests > 0)
         stats_raise(&o->stats.stream_requests_peak, (uint_fast64_t)d.requests);
     if (d.len > 0)
@@ -527,7 +573,7 @@ int object_stat_url(const char *path, const char *url, const struct map_options 
 {
     /* A probe makes an object anyway: keep it, so that the open which usually follows a
      * stat needs no second request. */
-    struct object *o = object_open(path, url, opt);
+    struct object *o = open_object(path, url, opt, false);
     if (!o)
         return -1;
     object_fill_stat(o, st);

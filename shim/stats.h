@@ -29,7 +29,10 @@
     X(disk_misses, SUM, "chunks the disk cache did not hold (fetched or waited for)")   \
     X(disk_bytes_written, SUM, "bytes stored in the disk cache")                        \
     X(disk_evictions, SUM, "disk cache chunks reused to store this object's")           \
-    X(disk_checksum_failures, SUM, "disk cache chunks that failed their checksum")
+    X(disk_checksum_failures, SUM, "disk cache chunks that failed their checksum")     \
+    X(trace_chunks_replayed, SUM, "chunks a learned trace fetched ahead of the program") \
+    X(trace_chunks_used, SUM, "replayed chunks the program then read")                 \
+    X(trace_chunks_wasted, SUM, "replayed chunks the program did not read")
 
 struct object_stats {
 #define STATS_FIELD(name, how, meaning) atomic_uint_fast64_t name;

@@ -28,6 +28,7 @@ declare -A level=(
     [aws_creds.h]=0 [aws_ini]=0 [aws_creds_json]=1 [aws_creds_process]=2 [aws_creds_http]=3
     [aws_creds_chain]=4 [aws_creds]=5
     [header_cmd]=2 [disk_tier]=3
+    [trace_file]=1 [trace_replay]=2 [trace]=4 [trace_origin]=6
     [pool]=3 [prefetch]=3 [sigv4]=3 [http.h]=3
     [s3]=4
     [http_response]=4

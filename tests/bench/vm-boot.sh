@@ -10,6 +10,10 @@
 #             boot serving NBD on a unix socket, qemu's nbd client
 #   shim+ovl  a local qcow2 overlay whose backing file is /remote/disk.img
 #             (not in the default set: VM_BENCH_TRANSPORTS="shim curl nbdkit shim+ovl")
+#   shim+trace  the shim with learned prefetch (shim/trace.h): one boot not measured
+#             records the trace (REMOTEIO_TRACE_DIR, per profile), each measured boot is a
+#             new qemu on a cold cache that replays it (and refines it, REMOTEIO_TRACE=auto);
+#             the notes give what the replay fetched and how much of it the boot never read
 # against each origin profile (a local nginx per profile, as in tests/bench/run.sh):
 #   lan       no delay, no rate limit
 #   s3        20 ms before each response's first byte, 100 MiB/s per connection
@@ -27,7 +31,8 @@
 #                           cell says the whole run fits VM_BENCH_BUDGET, else 1)
 #   VM_BENCH_BUDGET=SECS    wall-time budget for the auto choice (default 900)
 #   VM_BENCH_PROFILES=...   subset of "lan s3"
-#   VM_BENCH_TRANSPORTS=... subset of "shim curl nbdkit shim+ovl" (local always runs)
+#   VM_BENCH_TRANSPORTS=... subset of "shim shim+trace curl nbdkit shim+ovl" (local always
+#                           runs; default: all but shim+ovl)
 #   VM_DISK_MB=128 VM_DISK_FILES=80   the disk image
 #   VM_TIMEOUT=SECS         hard timeout of one qemu run
 #   e.g. VM_DISK_MB=256 VM_DISK_FILES=200 tests/bench/vm-boot.sh
@@ -41,7 +46,7 @@ T0=$(date +%s.%N)
 RUNS=${VM_BENCH_RUNS:-auto}
 BUDGET=${VM_BENCH_BUDGET:-900}
 PROFILES=${VM_BENCH_PROFILES:-lan s3}
-TRANSPORTS=${VM_BENCH_TRANSPORTS:-shim curl nbdkit}
+TRANSPORTS=${VM_BENCH_TRANSPORTS:-shim shim+trace curl nbdkit}
 OUT=${VM_BENCH_OUT:-$HERE/vm-boot.md}
 DISK_MB=${VM_DISK_MB:-128} DISK_FILES=${VM_DISK_FILES:-80}
 log() { echo "vm-boot: $*" >&2; }
@@ -58,7 +63,7 @@ curl_ok=
 for f in /usr/lib/*/qemu/block-curl.so /usr/lib/qemu/block-curl.so; do [ -e "$f" ] && curl_ok=1; done
 [ -n "$curl_ok" ] || MISSING[curl]="qemu-block-extra (block-curl.so) not installed"
 nbdkit curl --dump-plugin >/dev/null 2>&1 || MISSING[nbdkit]="nbdkit or its curl plugin not installed"
-[ -f "$SHIM" ] || { MISSING[shim]="$SHIM missing (run make)"; MISSING[shim+ovl]=${MISSING[shim]}; }
+[ -f "$SHIM" ] || { MISSING[shim]="$SHIM missing (run make)"; MISSING[shim+ovl]=${MISSING[shim]}; MISSING[shim+trace]=${MISSING[shim]}; }
 HAVE_ECHO=0; [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] && HAVE_ECHO=1
 if [ $HAVE_ECHO = 0 ] && [[ " $PROFILES " == *" s3 "* ]]; then
     log "the nginx echo module is missing: the s3 profile is skipped"
@@ -79,7 +84,7 @@ for p in $PROFILES; do
 done
 
 # Results: space-separated lists per cell "profile/transport" (local: "-/local").
-declare -A WALL CHECK REQ MIB STAT NOTE
+declare -A WALL CHECK REQ MIB STAT NOTE REPLAYED WASTED
 CELLS=("-/local")
 for p in $PROFILES; do for m in $TRANSPORTS; do CELLS+=("$p/$m"); done; done
 
@@ -106,6 +111,17 @@ boot_cell() {
             nbd_pid=$!
             local w; for w in $(seq 1 100); do [ -S "$sock" ] && break; kill -0 $nbd_pid 2>/dev/null || break; sleep 0.1; done
             drive=(-drive "file=nbd+unix:///?socket=$sock,format=raw,if=virtio,readonly=on");;
+        shim+trace)
+            VM_PREFIX=(env LD_PRELOAD="$SHIM" REMOTEIO_MAP="/remote/=${ORIGIN_OF[$p]}/"
+                       REMOTEIO_TRACE_DIR="$T/traces.$p" REMOTEIO_STATS="$serial.stats")
+            drive=(-drive "file=/remote/disk.img,format=raw,if=virtio,readonly=on")
+            if [ ! -d "$T/traces.$p" ]; then # the recording boot, not measured
+                mkdir -p "$T/traces.$p"
+                vm_boot "$serial.record" "${drive[@]}"
+                log "$p shim+trace: recording boot $VM_VERDICT (${VM_SECS}s), trace $(cat "$T/traces.$p/"*.trace 2>/dev/null | wc -c) bytes"
+                sleep 0.3; before=$(wc -l < "$alog")
+            fi
+            rm -f "$serial.stats";;
         shim+ovl)
             rm -f "$T/ovl.qcow2"
             VM_PREFIX=(env LD_PRELOAD="$SHIM" REMOTEIO_MAP="/remote/=${ORIGIN_OF[$p]}/")
@@ -138,6 +154,11 @@ boot_cell() {
         sleep 0.5   # requests cut short when qemu exits are logged when nginx notices
         read -r reqs mib < <(tail -n +$((before + 1)) "$alog" |
             awk '{ n++; s += $2 } END { printf "%d %.1f\n", n, s / 1048576 }')
+    fi
+    if [ "$mode" = shim+trace ]; then
+        local cs=65536 st="$serial.stats"
+        REPLAYED[$key]+="$(sed -n 's/.* trace_chunks_replayed=\([0-9]*\).*/\1/p' "$st" 2>/dev/null | awk -v c=$cs '{ s += $1 } END { printf "%.1f", s * c / 1048576 }') "
+        WASTED[$key]+="$(sed -n 's/.* trace_chunks_wasted=\([0-9]*\).*/\1/p' "$st" 2>/dev/null | awk -v c=$cs '{ s += $1 } END { printf "%.1f", s * c / 1048576 }') "
     fi
     WALL[$key]+="$VM_SECS " CHECK[$key]+="${chk:--} " REQ[$key]+="$reqs " MIB[$key]+="$mib " STAT[$key]+="$status "
     [ -n "$why" ] && [ -z "${NOTE[$key]:-}" ] && NOTE[$key]=$(echo "$why" | tr -d '\r' | tr '\n|' '  ' | cut -c1-160)
@@ -210,7 +231,8 @@ nfiles=$(debugfs -R 'cat /MANIFEST' "$T/local/disk.img" 2>/dev/null | wc -l)
     row="| local copy |"
     for p in $PROFILES; do row+=" $C_WALL | $C_CHECK | 0 | 0 |"; done
     echo "$row"
-    declare -A label=([shim]="remoteio shim" [curl]="qemu curl driver" [nbdkit]="nbdkit curl + readahead" [shim+ovl]="remoteio shim + qcow2 overlay")
+    declare -A label=([shim]="remoteio shim" [curl]="qemu curl driver" [nbdkit]="nbdkit curl + readahead" [shim+ovl]="remoteio shim + qcow2 overlay"
+                      [shim+trace]="remoteio shim, replayed trace")
     for m in $TRANSPORTS; do
         row="| ${label[$m]:-$m} |"
         for p in $PROFILES; do cell "$p/$m"; row+=" $C_WALL | $C_CHECK | $C_REQ | $C_MIB |"; done
@@ -222,6 +244,15 @@ nfiles=$(debugfs -R 'cat /MANIFEST' "$T/local/disk.img" 2>/dev/null | wc -l)
          "qemu curl driver = \`file.driver=http\` (qemu-block-extra); nbdkit = \`nbdkit -r -U SOCK --filter=readahead curl url=...\`" \
          "(one fresh nbdkit per boot) and \`-drive file=nbd+unix:///?socket=SOCK,format=raw,readonly=on\`; all virtio, default cache/aio."
     echo "Medians are over the runs that passed; a cell whose runs all failed or timed out shows that, with the origin counts of those runs marked *."
+    [[ " $TRANSPORTS " == *" shim+trace "* ]] &&
+        echo "remoteio shim, replayed trace = the same with REMOTEIO_TRACE_DIR: a boot not measured records the trace; each measured boot is a new qemu on a cold cache replaying it."
+    for p in $PROFILES; do
+        [ -n "${REPLAYED[$p/shim+trace]:-}" ] || continue
+        r=$(pick "${REPLAYED[$p/shim+trace]}" "${STAT[$p/shim+trace]}" | median)
+        w=$(pick "${WASTED[$p/shim+trace]}" "${STAT[$p/shim+trace]}" | median)
+        echo "- replayed trace ($p): the replay fetched $r MiB per boot, $w MiB of it never read by the boot" \
+             "($(awk -v r="$r" -v w="$w" 'BEGIN { printf "%.3f", (r > 0 ? w / r : 0) }') of it)."
+    done
     for m in $TRANSPORTS; do
         [ -n "${MISSING[$m]:-}" ] && echo "- ${label[$m]:-$m}: not run: ${MISSING[$m]}"
         for p in $PROFILES; do
