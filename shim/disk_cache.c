@@ -2,10 +2,10 @@
  * disk_cache.h): the shared index (slots, hash, eviction list, pins, leases, repair), read,
  * claim, fill, abandon, wait, and the slab I/O.  Opening is disk_open.c.
  * Locking: h->lock (process-shared, robust) guards every index field except the slots'
- * seq words and pin tags, which are atomics (read without the lock by readers and
+ * seq, ref and pin words, which are atomics (used without the lock by readers and
  * waiters); it is never held across a syscall other than the liveness probes kill(pid, 0)
- * and, for fillers, one read of /proc/PID/stat.  dc->verified and dc->stored are this
- * process's, one atomic word per slot. */
+ * and, for fillers, one read of /proc/PID/stat.  dc->verified, dc->stored and dc->local
+ * are this process's, every word of them atomic. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/fs.h>
@@ -139,7 +139,8 @@ static bool pinned(struct dc_slot *s, uint64_t now)
         uint64_t tag = __atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE);
         if (!tag)
             continue;
-        if (s->pins[p].until_ms > now && sys_alive((int32_t)(tag >> 32)))
+        if (__atomic_load_n(&s->pins[p].until_ms, __ATOMIC_RELAXED) > now &&
+            sys_alive((int32_t)(tag >> 32)))
             any = true;
         else
             __atomic_compare_exchange_n(&s->pins[p].tag, &tag, 0, false, __ATOMIC_ACQ_REL,
@@ -343,6 +344,31 @@ static void unlock_index(struct disk_cache *dc)
 
 /* ---- chunks ---- */
 
+/* This process's pid for pin tags, without a syscall per read: reset in a fork's child. */
+static int32_t pid_cache; /* atomic */
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void pid_forget(void)
+{
+    __atomic_store_n(&pid_cache, 0, __ATOMIC_RELAXED);
+}
+
+static void pid_setup(void)
+{
+    pthread_atfork(NULL, NULL, pid_forget);
+}
+
+static int32_t my_pid(void)
+{
+    int32_t p = __atomic_load_n(&pid_cache, __ATOMIC_RELAXED);
+    if (p == 0) {
+        pthread_once(&pid_once, pid_setup);
+        p = (int32_t)getpid();
+        __atomic_store_n(&pid_cache, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
 static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len, const void *data)
 {
     struct {
@@ -393,13 +419,14 @@ int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *u
 /* A pin for slot s, tag being the caller's: a free entry, clearing dead pins only when
  * there is none.  NULL when every entry is held by a live pin. */
 static struct dc_pin *take_pin(struct disk_cache *dc, struct dc_slot *s, uint64_t now,
-                               uint64_t tag)
+                               uint64_t tag, int rounds)
 {
-    for (int round = 0; round < 2; round++) {
+    for (int round = 0; round < rounds; round++) {
         for (int p = 0; p < DC_PINS; p++) {
             uint64_t zero = 0;
             if (__atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE) == 0) {
-                s->pins[p].until_ms = now + dc->pin_lease_ms;
+                __atomic_store_n(&s->pins[p].until_ms, now + dc->pin_lease_ms,
+                                 __ATOMIC_RELAXED);
                 if (__atomic_compare_exchange_n(&s->pins[p].tag, &zero, tag, false,
                                                 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
                     return &s->pins[p];
@@ -418,6 +445,100 @@ struct held {
     uint64_t tag;
 };
 
+/* Unpin; true when the slot kept its generation all along. */
+static bool release(struct disk_cache *dc, struct held *h)
+{
+    bool same = __atomic_load_n(&dc->slots[h->i].seq, __ATOMIC_ACQUIRE) == h->seq;
+    if (h->pin)
+        __atomic_compare_exchange_n(&h->pin->tag, &h->tag, 0, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED);
+    return same;
+}
+
+/* ---- the lock-free read path ----
+ * A chunk this process found READY in slot i at generation seq is remembered (dc->local).
+ * A later read of it checks that slot i's seq is still seq (every change of a slot's
+ * identity or state moves it), pins it, and checks again: the slot is then that chunk,
+ * READY, pinned, without the index lock.  The copy's own seq check (I2) still decides.
+ * Such a read cannot move the slot in the eviction list; it sets the slot's ref word,
+ * and victim() gives a slot with ref set a second chance (to the head). */
+static struct dc_local *local_entry(const struct disk_cache *dc, const struct disk_key *k,
+                                    uint64_t chunk)
+{
+    uint64_t a;
+    memcpy(&a, k->id + 8, 8);
+    uint64_t x = (a ^ chunk * 0x9e3779b97f4a7c15ULL) * 0xc2b2ae3d27d4eb4fULL;
+    return &dc->local[(x >> 32) & dc->local_mask];
+}
+
+static void local_put(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                      const struct held *h)
+{
+    if (!dc->local)
+        return;
+    struct dc_local *e = local_entry(dc, k, chunk);
+    uint64_t v = __atomic_load_n(&e->ver, __ATOMIC_RELAXED);
+    if ((v & 1) || !__atomic_compare_exchange_n(&e->ver, &v, v + 1, false, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_RELAXED))
+        return; /* another thread writes it: leave it */
+    /* Release stores, acquire loads in hold_fast: a reader that sees one new word sees
+     * the odd ver too (no fences: TSan does not model them). */
+    uint64_t id[2];
+    memcpy(id, k->id, 16);
+    __atomic_store_n(&e->id[0], id[0], __ATOMIC_RELEASE);
+    __atomic_store_n(&e->id[1], id[1], __ATOMIC_RELEASE);
+    __atomic_store_n(&e->url_hash, k->url_hash, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->chunk, chunk, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->slot_seq, (uint64_t)h->i << 32 | h->seq, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->len_crc, (uint64_t)h->len << 32 | h->crc, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->ver, v + 2, __ATOMIC_RELEASE);
+}
+
+/* Pin chunk of k without the lock, from this process's memory of it; false: take the
+ * locked path. */
+static bool hold_fast(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                      struct held *h)
+{
+    if (!dc->local || off(dc))
+        return false;
+    struct dc_local *e = local_entry(dc, k, chunk);
+    uint64_t v1 = __atomic_load_n(&e->ver, __ATOMIC_ACQUIRE);
+    if (v1 == 0 || (v1 & 1))
+        return false;
+    uint64_t id0 = __atomic_load_n(&e->id[0], __ATOMIC_ACQUIRE);
+    uint64_t id1 = __atomic_load_n(&e->id[1], __ATOMIC_ACQUIRE);
+    uint64_t uh = __atomic_load_n(&e->url_hash, __ATOMIC_ACQUIRE);
+    uint64_t ch = __atomic_load_n(&e->chunk, __ATOMIC_ACQUIRE);
+    uint64_t ss = __atomic_load_n(&e->slot_seq, __ATOMIC_ACQUIRE);
+    uint64_t lc = __atomic_load_n(&e->len_crc, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&e->ver, __ATOMIC_RELAXED) != v1)
+        return false;
+    uint64_t id[2];
+    memcpy(id, k->id, 16);
+    uint32_t i = (uint32_t)(ss >> 32), seq = (uint32_t)ss;
+    if (id0 != id[0] || id1 != id[1] || uh != k->url_hash || ch != chunk || i >= dc->nslots)
+        return false;
+    struct dc_slot *s = &dc->slots[i];
+    if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq)
+        return false;
+    h->tag = (uint64_t)(uint32_t)my_pid() << 32 |
+             (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
+    h->pin = take_pin(dc, s, now_ms(), h->tag, 1);
+    if (!h->pin)
+        return false; /* the locked path clears dead pins */
+    h->i = i;
+    h->seq = seq;
+    h->len = (uint32_t)(lc >> 32);
+    h->crc = (uint32_t)lc;
+    if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq) {
+        release(dc, h);
+        return false;
+    }
+    if (__atomic_load_n(&s->ref, __ATOMIC_RELAXED) == 0)
+        __atomic_store_n(&s->ref, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
 /* Find and pin chunk of k.  0, -ENOENT (counted as a miss if count), -EINPROGRESS,
  * -ENODEV. */
 static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
@@ -425,6 +546,8 @@ static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
 {
     if (key_unset(k))
         return -ENOENT;
+    if (hold_fast(dc, k, chunk, h))
+        return 0;
     if (lock_index(dc))
         return -ENODEV;
     uint32_t i = find(dc, k, chunk);
@@ -440,10 +563,10 @@ static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
         return -EINPROGRESS;
     }
     h->i = i;
-    h->tag = (uint64_t)(uint32_t)getpid() << 32 |
+    h->tag = (uint64_t)(uint32_t)my_pid() << 32 |
              (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
     /* No free pin entry: copy unpinned; I2 still holds (the seq check). */
-    h->pin = take_pin(dc, s, now_ms(), h->tag);
+    h->pin = take_pin(dc, s, now_ms(), h->tag, 2);
     h->seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
     h->len = s->len;
     h->crc = s->crc;
@@ -451,17 +574,8 @@ static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
     list_remove(dc, i);
     list_push_head(dc, i);
     unlock_index(dc);
+    local_put(dc, k, chunk, h);
     return 0;
-}
-
-/* Unpin; true when the slot kept its generation all along. */
-static bool release(struct disk_cache *dc, struct held *h)
-{
-    bool same = __atomic_load_n(&dc->slots[h->i].seq, __ATOMIC_ACQUIRE) == h->seq;
-    if (h->pin)
-        __atomic_compare_exchange_n(&h->pin->tag, &h->tag, 0, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_RELAXED);
-    return same;
 }
 
 /* Has this process verified slot i in generation seq?  (dc->verified: one word per slot,
@@ -599,14 +713,24 @@ static uint32_t victim(struct disk_cache *dc)
 {
     uint64_t now = now_ms();
     uint32_t i = dc->h->tail;
-    for (uint32_t steps = 0; i != NIL && steps <= dc->nslots; steps++) {
+    for (uint32_t steps = 0; i != NIL && steps <= 2 * dc->nslots; steps++) {
         if (i >= dc->nslots) {
             disk_index_repair(dc, false);
             return NIL;
         }
-        if (!pinned(&dc->slots[i], now))
+        struct dc_slot *s = &dc->slots[i];
+        uint32_t prev = s->prev;
+        if (s->state == SLOT_READY && __atomic_load_n(&s->ref, __ATOMIC_RELAXED) &&
+            prev != NIL) {
+            /* Read without the lock since it last moved: a second chance. */
+            __atomic_store_n(&s->ref, 0, __ATOMIC_RELAXED);
+            s->tick = ++dc->h->tick;
+            list_remove(dc, i);
+            list_push_head(dc, i);
+        } else if (!pinned(s, now)) {
             return i;
-        i = dc->slots[i].prev;
+        }
+        i = prev;
     }
     return NIL;
 }

@@ -37,7 +37,13 @@
  *   generation reads the whole chunk and checks it (into the caller's buffer when it
  *   asked for the whole chunk, else through a scratch copy); later reads of that
  *   generation copy only the bytes asked for.  A fill never counts as a check: the
- *   filler checked its buffer, not the slab.
+ *   filler checked its buffer, not the slab.  A process also remembers where it last
+ *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
+ *   slot's seq still equal means the slot still holds that chunk, READY; the reader pins
+ *   it and checks the seq again, then copies and checks it once more (I2).  Such a read
+ *   cannot move the slot up the eviction list: it marks the slot referenced, and a claim
+ *   walking the list moves a referenced slot to the head instead of reusing it (a second
+ *   chance, as in CLOCK).
  *
  * Invariants
  *   I1 The files' sizes and allocations are fixed when the index is built; no call grows
@@ -52,7 +58,8 @@
  *      flipped on the medium after this process checked the slot, and read back after the
  *      page cache dropped the page, is caught by the next process, not this one.)
  *   I3 The index lock (a process-shared robust mutex) guards every mutable field of the
- *      index; it is held for memory work only, never across a pread/pwrite, a fetch or a
+ *      index but the atomic words a lock-free read uses (seq, ref, pins); it is held for
+ *      memory work only, never across a pread/pwrite, a fetch or a
  *      wait, and taken with a bounded timeout.  EOWNERDEAD runs a repair pass.
  *   I4 A pin (pid, lease) keeps a READY slot from reuse while a reader copies; a pin of a
  *      dead process, or past its lease, counts as absent.  A FILLING slot whose owner is

@@ -12,7 +12,7 @@
 #include "disk_cache.h"
 
 #define DC_MAGIC "RIODCIDX"
-#define DC_FORMAT 1
+#define DC_FORMAT 2 /* 2: dc_slot.ref */
 #define DC_HEADER_SIZE 4096
 #define DC_PINS 6
 #define NIL UINT32_MAX
@@ -34,20 +34,33 @@ enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_ORPHAN };
 
 struct dc_pin {
     uint64_t tag; /* pid << 32 | per-process nonce; 0: unused.  Atomic. */
-    uint64_t until_ms;
+    uint64_t until_ms; /* atomic */
 };
 
+/* This process's memory of where a chunk was READY (disk_cache.c's lock-free read path):
+ * direct-mapped, every word atomic, ver a seqlock (odd while written, 0 empty). */
+struct dc_local {
+    uint64_t ver;
+    uint64_t id[2], url_hash, chunk;
+    uint64_t slot_seq; /* slot << 32 | seq at which it was READY */
+    uint64_t len_crc;  /* len << 32 | crc */
+} __attribute__((aligned(64)));
+#define DC_LOCAL_MAX 65536 /* entries at most (64 bytes each, touched as used) */
+
+/* 64-byte aligned, what a read touches first: a lock-free read (disk_cache.c) loads seq,
+ * takes pins[0] and sets ref, all in the slot's first cache line. */
 struct dc_slot {
+    uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
+    uint32_t ref;      /* set by a read that took no lock: a second chance in victim().  Atomic */
+    struct dc_pin pins[DC_PINS];
     struct disk_key key;
     uint64_t chunk;
     uint64_t tick;     /* last use (h->tick), the LRU order */
     uint64_t lease_ms; /* FILLING, ORPHAN: the owner's deadline */
-    uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
     uint32_t state, len, crc;
     int32_t owner;     /* FILLING, ORPHAN: the filler's pid */
     uint32_t hnext, prev, next;
-    struct dc_pin pins[DC_PINS];
-};
+} __attribute__((aligned(64)));
 
 struct counters {
     uint64_t hits, misses, writes, bytes_written, evictions, checksum_failures, takeovers;
@@ -87,6 +100,9 @@ struct disk_cache {
     int disabled; /* atomic */
     uint32_t *verified; /* per slot: seq + 1 once this process checked its CRC (atomics) */
     uint32_t *stored;   /* per slot: seq + 1 when this process published it (atomics) */
+    struct dc_local *local; /* local_mask + 1 entries (in local_mem), or NULL */
+    void *local_mem;
+    uint32_t local_mask;
     uint32_t nonce; /* atomic: makes pin tags unique within the process */
     struct counters c; /* atomics */
     char dir[PATH_MAX];
