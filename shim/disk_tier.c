@@ -88,8 +88,9 @@ static uint64_t dc_chunk_size(void)
  * A fetched chunk that was claimed is copied into one of the queue's buffers and the
  * writer thread stores it; the fetching thread goes on at once.  The buffers are
  * WRITE_QUEUE_BYTES in all (reserved once, touched as used): when every one is taken the
- * fetching thread stores the chunk itself, as it would with no writer.  It never waits
- * for the writer, and no chunk is dropped: dropping them when the writer falls behind
+ * fetching thread stores the chunk itself, as it would with no writer (a readahead
+ * thread first waits a little for a buffer; a reader's never waits), and no chunk is
+ * dropped: dropping them when the writer falls behind
  * (the first design) lost 83% of a cold 256 MiB read on a busy 2-core host, and so the
  * next run's hits; a reader doing the write itself is the back-pressure.  The claim stays
  * the process's (FILLING, under its pid) while the chunk waits, so other processes wait
@@ -99,6 +100,7 @@ static uint64_t dc_chunk_size(void)
  * own to fill); at exit the queue is drained for at most WRITE_DRAIN_MS. */
 #define WRITE_QUEUE_BYTES ((size_t)8 << 20)
 #define WRITE_DRAIN_MS 2000
+#define WRITE_WAIT_MS 500 /* < 1000 */
 
 struct wjob {
     struct disk_claim claim;
@@ -113,6 +115,8 @@ static struct {
     struct wjob *jobs, *free, *head, *tail;
     char *arena;
     size_t njobs, busy; /* busy: jobs queued or being written */
+    size_t waiters;     /* threads waiting for a job to finish (drain, readahead) */
+    bool idle;          /* the writer waits for a job */
     pid_t pid;          /* the process whose thread runs (0: none) */
     bool failed;        /* could not start: write on the fetching thread */
 } wq = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -122,8 +126,11 @@ static void *writer_main(void *arg)
     struct disk_cache *dc = arg;
     pthread_mutex_lock(&wq.lock);
     for (;;) {
-        while (!wq.head)
+        while (!wq.head) {
+            wq.idle = true;
             pthread_cond_wait(&wq.cond, &wq.lock);
+        }
+        wq.idle = false;
         struct wjob *j = wq.head;
         wq.head = j->next;
         if (!wq.head)
@@ -134,7 +141,8 @@ static void *writer_main(void *arg)
         j->next = wq.free;
         wq.free = j;
         wq.busy--;
-        pthread_cond_broadcast(&wq.cond);
+        if (wq.waiters)
+            pthread_cond_broadcast(&wq.cond);
     }
     return NULL;
 }
@@ -166,8 +174,10 @@ static void writer_drain(void)
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += WRITE_DRAIN_MS / 1000;
+        wq.waiters++;
         while (wq.busy > 0 && pthread_cond_timedwait(&wq.cond, &wq.lock, &until) == 0)
             ;
+        wq.waiters--;
     }
     pthread_mutex_unlock(&wq.lock);
 }
@@ -217,12 +227,28 @@ static bool writer_running(struct disk_cache *dc)
 }
 
 /* Store a fetched chunk of claim c: queued for the writer (true: counted as written), or
- * written here when there is no writer thread or the queue is full. */
+ * written here when there is no writer thread or the queue is full.  A readahead fetch
+ * (!demand: no reader waits on this thread) first waits up to WRITE_WAIT_MS for a
+ * buffer: the writer alone then writes the slab, instead of several threads fighting
+ * over its inode lock. */
 static bool store(struct disk_cache *dc, const struct disk_claim *c, const void *data,
-                  size_t len)
+                  size_t len, bool demand)
 {
     pthread_mutex_lock(&wq.lock);
     bool running = writer_running(dc);
+    if (running && !wq.free && !demand) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += WRITE_WAIT_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        wq.waiters++;
+        while (!wq.free && pthread_cond_timedwait(&wq.cond, &wq.lock, &until) == 0)
+            ;
+        wq.waiters--;
+    }
     struct wjob *j = running ? wq.free : NULL;
     if (j) {
         wq.free = j->next;
@@ -241,7 +267,8 @@ static bool store(struct disk_cache *dc, const struct disk_claim *c, const void 
     else
         wq.head = j;
     wq.tail = j;
-    pthread_cond_broadcast(&wq.cond);
+    if (wq.idle)
+        pthread_cond_broadcast(&wq.cond);
     pthread_mutex_unlock(&wq.lock);
     return true;
 }
@@ -377,7 +404,7 @@ static int fetch_runs(struct disk_cache *dc, struct plan *p, uint64_t deadline_m
         for (size_t c = i; c < j; c++) {
             if (p->state[c] == CLAIMED) {
                 size_t clen = chunk_len(p, c);
-                if (rc == 0 && store(dc, &p->claims[c], p->sink->bufs[c], clen))
+                if (rc == 0 && store(dc, &p->claims[c], p->sink->bufs[c], clen, demand))
                     STAT_ADD(p->src->stats, disk_bytes_written, clen);
                 else if (rc != 0)
                     disk_cache_abandon(dc, &p->claims[c]);

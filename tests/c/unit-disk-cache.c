@@ -448,7 +448,8 @@ static void test_direct(void)
     char ok = 0;
     CHECK(read(pipefd[0], &ok, 1) == 1 && ok == 'y', "child claimed chunk 5");
     kill(pid, SIGKILL);
-    usleep(100 * 1000); /* dead, and a zombie until waited for */
+    siginfo_t info;
+    CHECK(waitid(P_PID, pid, &info, WEXITED | WNOWAIT) == 0, "child died (left a zombie)");
     uint64_t t0 = now_ms();
     int rc = disk_cache_claim(dc, &k, 5, &c1);
     CHECK(rc == 0 && now_ms() - t0 < 1000, "a zombie's claim is taken over at once (%d)", rc);
