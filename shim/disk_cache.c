@@ -2,8 +2,10 @@
  * disk_cache.h): the shared index (slots, hash, eviction list, pins, leases, repair), read,
  * claim, fill, abandon, wait, and the slab I/O.  Opening is disk_open.c.
  * Locking: h->lock (process-shared, robust) guards every index field except the slots'
- * seq words and pin tags, which are atomics (read without the lock by readers and
- * waiters); it is never held across a syscall other than the liveness probe kill(pid, 0). */
+ * seq, ref and pin words, which are atomics (used without the lock by readers and
+ * waiters); it is never held across a syscall other than the liveness probes kill(pid, 0)
+ * and, for fillers, one read of /proc/PID/stat.  dc->verified, dc->stored and dc->local
+ * are this process's, every word of them atomic. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/fs.h>
@@ -154,7 +156,8 @@ static bool pinned(struct dc_slot *s, uint64_t now)
         uint64_t tag = __atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE);
         if (!tag)
             continue;
-        if (s->pins[p].until_ms > now && sys_alive((int32_t)(tag >> 32)))
+        if (__atomic_load_n(&s->pins[p].until_ms, __ATOMIC_RELAXED) > now &&
+            sys_alive((int32_t)(tag >> 32)))
             any = true;
         else
             __atomic_compare_exchange_n(&s->pins[p].tag, &tag, 0, false, __ATOMIC_ACQ_REL,
@@ -163,29 +166,78 @@ static bool pinned(struct dc_slot *s, uint64_t now)
     return any;
 }
 
+/* Is the filler pid alive?  A zombie (killed, not yet reaped by its parent) is not: it
+ * runs no more code, so its claims are released at once rather than at their lease's end.
+ * One read of /proc/PID/stat, and only for FILLING and ORPHAN slots' owners. */
+static bool filler_alive(int32_t pid)
+{
+    if (!sys_alive(pid))
+        return false;
+    char path[32], buf[128];
+    int n = 0;
+    for (uint32_t v = (uint32_t)pid, d = 1000000000; d; d /= 10)
+        if (v / d || n || d == 1)
+            path[6 + n++] = (char)('0' + v / d % 10);
+    memcpy(path, "/proc/", 6);
+    memcpy(path + 6 + n, "/stat", 6);
+    int fd = sys_openat(AT_FDCWD, path, O_RDONLY, 0);
+    if (fd < 0)
+        return true; /* no /proc of its pid namespace: kill(2)'s answer stands */
+    ssize_t r = sys_pread(fd, buf, sizeof buf - 1, 0);
+    sys_close(fd);
+    if (r <= 0)
+        return true;
+    buf[r] = 0;
+    const char *paren = strrchr(buf, ')'); /* "pid (comm) S ...": comm may hold anything */
+    return !(paren && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 static bool filler_gone(const struct dc_slot *s, uint64_t now)
 {
-    return s->lease_ms <= now || !sys_alive(s->owner);
+    return s->lease_ms <= now || !filler_alive(s->owner);
+}
+
+static bool orphan_gone(const struct dc_slot *s, uint64_t now)
+{
+    return s->lease_ms + ORPHAN_MAX_MS <= now || !filler_alive(s->owner);
 }
 
 /* A slot becomes FREE, at the tail of the list (reused first). */
 static void drop(struct disk_cache *dc, uint32_t i)
 {
     struct dc_slot *s = &dc->slots[i];
-    if (s->state != SLOT_FILLING) /* FREE and READY slots are on the list */
+    if (s->state == SLOT_READY || s->state == SLOT_FREE) /* those are on the list */
         list_remove(dc, i); /* first: a repair it makes puts i back in the hash */
-    if (s->state != SLOT_FREE)
+    if (s->state == SLOT_READY || s->state == SLOT_FILLING)
         hash_remove(dc, i);
     if (s->state == SLOT_READY) {
         dc->h->n_ready--;
         dc->h->used -= s->len;
-    } else if (s->state == SLOT_FILLING) {
+    } else if (s->state == SLOT_FILLING || s->state == SLOT_ORPHAN) {
         dc->h->n_filling--;
     }
     s->state = SLOT_FREE;
     s->len = 0;
     list_push_tail(dc, i);
     bump(dc, s);
+}
+
+/* A FILLING slot of a live filler past its lease leaves the hash (its chunk may be
+ * claimed afresh elsewhere) but is not reused: that filler may still be writing it. */
+static void orphan(struct disk_cache *dc, uint32_t i)
+{
+    hash_remove(dc, i);
+    dc->slots[i].state = SLOT_ORPHAN;
+    bump(dc, &dc->slots[i]);
+}
+
+/* A FILLING slot whose filler is gone: FREE if it is dead, ORPHAN if it is late. */
+static void release_filling(struct disk_cache *dc, uint32_t i)
+{
+    if (filler_alive(dc->slots[i].owner))
+        orphan(dc, i);
+    else
+        drop(dc, i);
 }
 
 static size_t sweep_slots(struct disk_cache *dc, uint32_t n)
@@ -195,8 +247,12 @@ static size_t sweep_slots(struct disk_cache *dc, uint32_t n)
     for (uint32_t k = 0; k < n && k < dc->nslots; k++) {
         uint32_t i = dc->h->sweep++ % dc->nslots;
         struct dc_slot *s = &dc->slots[i];
-        if (s->state == SLOT_FILLING && filler_gone(s, now)) {
-            drop(dc, i);
+        if ((s->state == SLOT_FILLING && filler_gone(s, now)) ||
+            (s->state == SLOT_ORPHAN && orphan_gone(s, now))) {
+            if (s->state == SLOT_FILLING)
+                release_filling(dc, i);
+            else
+                drop(dc, i);
             freed++;
         }
         (void)pinned(s, now);
@@ -235,7 +291,14 @@ void disk_index_repair(struct disk_cache *dc, bool force)
             for (int p = 0; p < DC_PINS; p++)
                 s->pins[p].tag = 0;
         if (s->state == SLOT_FILLING && (force || filler_gone(s, now)))
+            s->state = !force && filler_alive(s->owner) ? SLOT_ORPHAN : SLOT_FREE;
+        if (s->state == SLOT_ORPHAN && (force || orphan_gone(s, now)))
             s->state = SLOT_FREE;
+        if (s->state == SLOT_ORPHAN) {
+            h->n_filling++; /* on no list, in no chain */
+            __atomic_fetch_add(&s->seq, 1, __ATOMIC_RELEASE);
+            continue;
+        }
         if (s->state == SLOT_READY && (s->len == 0 || s->len > dc->chunk_size))
             s->state = SLOT_FREE;
         if (s->state != SLOT_READY && s->state != SLOT_FILLING)
@@ -298,6 +361,31 @@ static void unlock_index(struct disk_cache *dc)
 
 /* ---- chunks ---- */
 
+/* This process's pid for pin tags, without a syscall per read: reset in a fork's child. */
+static int32_t pid_cache; /* atomic */
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+
+static void pid_forget(void)
+{
+    __atomic_store_n(&pid_cache, 0, __ATOMIC_RELAXED);
+}
+
+static void pid_setup(void)
+{
+    pthread_atfork(NULL, NULL, pid_forget);
+}
+
+static int32_t my_pid(void)
+{
+    int32_t p = __atomic_load_n(&pid_cache, __ATOMIC_RELAXED);
+    if (p == 0) {
+        pthread_once(&pid_once, pid_setup);
+        p = (int32_t)getpid();
+        __atomic_store_n(&pid_cache, p, __ATOMIC_RELAXED);
+    }
+    return p;
+}
+
 static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len, const void *data)
 {
     struct {
@@ -345,17 +433,145 @@ int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *u
     return 0;
 }
 
-ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
-                        void *buf, size_t len)
+/* A pin for slot s, tag being the caller's: a free entry, clearing dead pins only when
+ * there is none.  NULL when every entry is held by a live pin. */
+static struct dc_pin *take_pin(struct disk_cache *dc, struct dc_slot *s, uint64_t now,
+                               uint64_t tag, int rounds)
+{
+    for (int round = 0; round < rounds; round++) {
+        for (int p = 0; p < DC_PINS; p++) {
+            uint64_t zero = 0;
+            if (__atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE) == 0) {
+                __atomic_store_n(&s->pins[p].until_ms, now + dc->pin_lease_ms,
+                                 __ATOMIC_RELAXED);
+                if (__atomic_compare_exchange_n(&s->pins[p].tag, &zero, tag, false,
+                                                __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                    return &s->pins[p];
+            }
+        }
+        if (round == 0)
+            (void)pinned(s, now); /* clears dead pins */
+    }
+    return NULL;
+}
+
+/* A READY chunk pinned for copying: its slot, the generation (seq) and what it holds. */
+struct held {
+    uint32_t i, seq, len, crc;
+    struct dc_pin *pin;
+    uint64_t tag;
+};
+
+/* Unpin; true when the slot kept its generation all along. */
+static bool release(struct disk_cache *dc, struct held *h)
+{
+    bool same = __atomic_load_n(&dc->slots[h->i].seq, __ATOMIC_ACQUIRE) == h->seq;
+    if (h->pin)
+        __atomic_compare_exchange_n(&h->pin->tag, &h->tag, 0, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED);
+    return same;
+}
+
+/* ---- the lock-free read path ----
+ * A chunk this process found READY in slot i at generation seq is remembered (dc->local).
+ * A later read of it checks that slot i's seq is still seq (every change of a slot's
+ * identity or state moves it), pins it, and checks again: the slot is then that chunk,
+ * READY, pinned, without the index lock.  The copy's own seq check (I2) still decides.
+ * Such a read cannot move the slot in the eviction list; it sets the slot's ref word,
+ * and victim() gives a slot with ref set a second chance (to the head). */
+static struct dc_local *local_entry(const struct disk_cache *dc, const struct disk_key *k,
+                                    uint64_t chunk)
+{
+    uint64_t a;
+    memcpy(&a, k->id + 8, 8);
+    uint64_t x = (a ^ chunk * 0x9e3779b97f4a7c15ULL) * 0xc2b2ae3d27d4eb4fULL;
+    return &dc->local[(x >> 32) & dc->local_mask];
+}
+
+static void local_put(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                      const struct held *h)
+{
+    if (!dc->local)
+        return;
+    struct dc_local *e = local_entry(dc, k, chunk);
+    uint64_t v = __atomic_load_n(&e->ver, __ATOMIC_RELAXED);
+    if ((v & 1) || !__atomic_compare_exchange_n(&e->ver, &v, v + 1, false, __ATOMIC_ACQ_REL,
+                                                __ATOMIC_RELAXED))
+        return; /* another thread writes it: leave it */
+    /* Release stores, acquire loads in hold_fast: a reader that sees one new word sees
+     * the odd ver too (no fences: TSan does not model them). */
+    uint64_t id[2];
+    memcpy(id, k->id, 16);
+    __atomic_store_n(&e->id[0], id[0], __ATOMIC_RELEASE);
+    __atomic_store_n(&e->id[1], id[1], __ATOMIC_RELEASE);
+    __atomic_store_n(&e->url_hash, k->url_hash, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->chunk, chunk, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->slot_seq, (uint64_t)h->i << 32 | h->seq, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->len_crc, (uint64_t)h->len << 32 | h->crc, __ATOMIC_RELEASE);
+    __atomic_store_n(&e->ver, v + 2, __ATOMIC_RELEASE);
+}
+
+/* Pin chunk of k without the lock, from this process's memory of it; false: take the
+ * locked path. */
+static bool hold_fast(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                      struct held *h)
+{
+    if (!dc->local || off(dc))
+        return false;
+    struct dc_local *e = local_entry(dc, k, chunk);
+    uint64_t v1 = __atomic_load_n(&e->ver, __ATOMIC_ACQUIRE);
+    if (v1 == 0 || (v1 & 1))
+        return false;
+    uint64_t id0 = __atomic_load_n(&e->id[0], __ATOMIC_ACQUIRE);
+    uint64_t id1 = __atomic_load_n(&e->id[1], __ATOMIC_ACQUIRE);
+    uint64_t uh = __atomic_load_n(&e->url_hash, __ATOMIC_ACQUIRE);
+    uint64_t ch = __atomic_load_n(&e->chunk, __ATOMIC_ACQUIRE);
+    uint64_t ss = __atomic_load_n(&e->slot_seq, __ATOMIC_ACQUIRE);
+    uint64_t lc = __atomic_load_n(&e->len_crc, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&e->ver, __ATOMIC_RELAXED) != v1)
+        return false;
+    uint64_t id[2];
+    memcpy(id, k->id, 16);
+    uint32_t i = (uint32_t)(ss >> 32), seq = (uint32_t)ss;
+    if (id0 != id[0] || id1 != id[1] || uh != k->url_hash || ch != chunk || i >= dc->nslots)
+        return false;
+    struct dc_slot *s = &dc->slots[i];
+    if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq)
+        return false;
+    h->tag = (uint64_t)(uint32_t)my_pid() << 32 |
+             (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
+    h->pin = take_pin(dc, s, now_ms(), h->tag, 1);
+    if (!h->pin)
+        return false; /* the locked path clears dead pins */
+    h->i = i;
+    h->seq = seq;
+    h->len = (uint32_t)(lc >> 32);
+    h->crc = (uint32_t)lc;
+    if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq) {
+        release(dc, h);
+        return false;
+    }
+    if (__atomic_load_n(&s->ref, __ATOMIC_RELAXED) == 0)
+        __atomic_store_n(&s->ref, 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* Find and pin chunk of k.  0, -ENOENT (counted as a miss if count), -EINPROGRESS,
+ * -ENODEV. */
+static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                struct held *h, bool count)
 {
     if (key_unset(k))
         return -ENOENT;
+    if (hold_fast(dc, k, chunk, h))
+        return 0;
     if (lock_index(dc))
         return -ENODEV;
     uint32_t i = find(dc, k, chunk);
     if (i == NIL) {
         unlock_index(dc);
-        COUNT(dc, misses, 1);
+        if (count)
+            COUNT(dc, misses, 1);
         return -ENOENT;
     }
     struct dc_slot *s = &dc->slots[i];
@@ -363,63 +579,150 @@ ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_
         unlock_index(dc);
         return -EINPROGRESS;
     }
-    if (len < s->len) {
-        unlock_index(dc);
-        return -EINVAL;
-    }
-    uint64_t now = now_ms();
-    uint64_t tag = (uint64_t)(uint32_t)getpid() << 32 |
-                   (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
-    struct dc_pin *pin = NULL;
-    (void)pinned(s, now); /* clears dead pins */
-    for (int p = 0; p < DC_PINS && !pin; p++)
-        if (__atomic_load_n(&s->pins[p].tag, __ATOMIC_ACQUIRE) == 0) {
-            pin = &s->pins[p];
-            pin->until_ms = now + dc->pin_lease_ms;
-            __atomic_store_n(&pin->tag, tag, __ATOMIC_RELEASE);
-        }
-    /* No free pin entry: copy unpinned; I2 still holds. */
-    uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
-    uint32_t slen = s->len, scrc = s->crc;
+    h->i = i;
+    h->tag = (uint64_t)(uint32_t)my_pid() << 32 |
+             (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
+    /* No free pin entry: copy unpinned; I2 still holds (the seq check). */
+    h->pin = take_pin(dc, s, now_ms(), h->tag, 2);
+    h->seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+    h->len = s->len;
+    h->crc = s->crc;
     s->tick = ++dc->h->tick;
     list_remove(dc, i);
     list_push_head(dc, i);
     unlock_index(dc);
+    local_put(dc, k, chunk, h);
+    return 0;
+}
 
-    ssize_t got = 0;
-    while ((size_t)got < slen) {
-        ssize_t r = sys_pread(dc->slab_fd, (char *)buf + got, slen - (size_t)got,
-                              slot_offset(dc, i) + got);
+/* Has this process verified slot i in generation seq?  (dc->verified: one word per slot,
+ * seq + 1 once the slot's bytes matched its CRC; 0, or an older seq, otherwise.) */
+static bool verified(const struct disk_cache *dc, uint32_t i, uint32_t seq)
+{
+    return dc->verified && seq + 1 != 0 &&
+           __atomic_load_n(&dc->verified[i], __ATOMIC_RELAXED) == seq + 1;
+}
+
+static void set_verified(struct disk_cache *dc, uint32_t i, uint32_t seq)
+{
+    if (dc->verified)
+        __atomic_store_n(&dc->verified[i], seq + 1, __ATOMIC_RELAXED);
+}
+
+/* len bytes of the slab at off into buf; false on a short read or an error (which makes
+ * the tier step aside). */
+static bool slab_read(struct disk_cache *dc, void *buf, size_t len, off_t off)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t r = sys_pread(dc->slab_fd, (char *)buf + got, len - got, off + (off_t)got);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
             if (r < 0)
                 disk_step_aside(dc, "reading the slab", errno);
-            break;
+            return false;
         }
-        got += r;
+        got += (size_t)r;
     }
-    bool good = (size_t)got == slen && chunk_crc(k, chunk, slen, buf) == scrc;
-    bool same = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == seq;
-    if (pin)
-        __atomic_compare_exchange_n(&pin->tag, &tag, 0, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_RELAXED);
-    if (good && same) {
-        COUNT(dc, hits, 1);
-        return slen;
-    }
-    COUNT(dc, misses, 1);
-    if (!same)
-        return -ENOENT; /* reused under us (a pin lease ran out, or no pin entry) */
+    return true;
+}
+
+/* A chunk that failed its check: counted, logged, dropped (if it is still that one). */
+static void failed_check(struct disk_cache *dc, const struct held *h, uint64_t chunk)
+{
     COUNT(dc, checksum_failures, 1);
     log_limited(LOG_WARN, "disk-crc", "disk cache %s: chunk %llu failed its checksum; refetching",
                 dc->dir, (unsigned long long)chunk);
     if (lock_index(dc) == 0) {
-        if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == seq && s->state == SLOT_READY)
-            drop(dc, i);
+        struct dc_slot *s = &dc->slots[h->i];
+        if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) == h->seq && s->state == SLOT_READY)
+            drop(dc, h->i);
         unlock_index(dc);
     }
+}
+
+/* Copy [from, from+len) of a held chunk into buf (buf NULL, len 0: only verify it).  The CRC
+ * runs over the whole chunk unless this process verified the slot in this generation: over
+ * buf when the range is the whole chunk, else over a scratch copy.  The length, or
+ * -ENOENT (reused meanwhile), -EBADMSG (failed its check, dropped), -ENOMEM, -ENODEV. */
+static ssize_t copy_held(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                         struct held *h, size_t from, void *buf, size_t len)
+{
+    off_t at = slot_offset(dc, h->i);
+    bool trusted = verified(dc, h->i, h->seq), good;
+    if (trusted) {
+        good = len == 0 || slab_read(dc, buf, len, at + (off_t)from);
+    } else if (buf && from == 0 && len == h->len) {
+        good = slab_read(dc, buf, len, at) && chunk_crc(k, chunk, h->len, buf) == h->crc;
+    } else {
+        char *scratch = malloc(h->len);
+        if (!scratch) {
+            release(dc, h);
+            return -ENOMEM;
+        }
+        good = slab_read(dc, scratch, h->len, at) &&
+               chunk_crc(k, chunk, h->len, scratch) == h->crc;
+        if (good && len)
+            memcpy(buf, scratch + from, len);
+        free(scratch);
+    }
+    bool same = release(dc, h);
+    if (good && same) {
+        if (!trusted)
+            set_verified(dc, h->i, h->seq);
+        COUNT(dc, hits, 1);
+        return (ssize_t)len;
+    }
+    COUNT(dc, misses, 1);
+    if (!same || off(dc))
+        return off(dc) ? -ENODEV : -ENOENT; /* reused under us, or the tier stepped aside */
+    if (trusted)
+        return -ENOENT; /* a short read of a verified chunk (a truncated slab) */
+    failed_check(dc, h, chunk);
     return -EBADMSG;
+}
+
+ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                        void *buf, size_t len)
+{
+    struct held h;
+    int rc = hold(dc, k, chunk, &h, true);
+    if (rc)
+        return rc;
+    if (len < h.len) {
+        release(dc, &h);
+        return -EINVAL;
+    }
+    return copy_held(dc, k, chunk, &h, 0, buf, h.len);
+}
+
+ssize_t disk_cache_read_at(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                           size_t off, void *buf, size_t len)
+{
+    struct held h;
+    int rc = hold(dc, k, chunk, &h, false);
+    if (rc)
+        return rc;
+    if (off > h.len || len > h.len - off || (!buf && len)) {
+        release(dc, &h);
+        return -EINVAL;
+    }
+    if (dc->stored && __atomic_load_n(&dc->stored[h.i], __ATOMIC_RELAXED) == h.seq + 1) {
+        release(dc, &h);
+        return -EAGAIN;
+    }
+    return copy_held(dc, k, chunk, &h, off, buf, len);
+}
+
+bool disk_cache_has(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk)
+{
+    if (key_unset(k) || lock_index(dc))
+        return false;
+    uint32_t i = find(dc, k, chunk);
+    bool ready = i != NIL && dc->slots[i].state == SLOT_READY;
+    unlock_index(dc);
+    return ready;
 }
 
 /* The slot to reuse: the least recent FREE or READY slot no live reader pins. */
@@ -427,14 +730,24 @@ static uint32_t victim(struct disk_cache *dc)
 {
     uint64_t now = now_ms();
     uint32_t i = dc->h->tail;
-    for (uint32_t steps = 0; i != NIL && steps <= dc->nslots; steps++) {
+    for (uint32_t steps = 0; i != NIL && steps <= 2 * dc->nslots; steps++) {
         if (i >= dc->nslots) {
             disk_index_repair(dc, false);
             return NIL;
         }
-        if (!pinned(&dc->slots[i], now))
+        struct dc_slot *s = &dc->slots[i];
+        uint32_t prev = s->prev;
+        if (s->state == SLOT_READY && __atomic_load_n(&s->ref, __ATOMIC_RELAXED) &&
+            prev != NIL) {
+            /* Read without the lock since it last moved: a second chance. */
+            __atomic_store_n(&s->ref, 0, __ATOMIC_RELAXED);
+            s->tick = ++dc->h->tick;
+            list_remove(dc, i);
+            list_push_head(dc, i);
+        } else if (!pinned(s, now)) {
             return i;
-        i = dc->slots[i].prev;
+        }
+        i = prev;
     }
     return NIL;
 }
@@ -455,14 +768,19 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
     bool evicted = false;
     if (s && s->state == SLOT_READY) {
         rc = -EEXIST;
-    } else if (s) { /* FILLING */
-        if (!filler_gone(s, now)) {
-            rc = -EINPROGRESS;
-        } else {
-            COUNT(dc, takeovers, 1);
-            log_info("disk cache %s: taking over chunk %llu from process %d", dc->dir,
-                     (unsigned long long)chunk, s->owner);
+    } else if (s && !filler_gone(s, now)) { /* FILLING */
+        rc = -EINPROGRESS;
+    } else if (s) {
+        COUNT(dc, takeovers, 1);
+        log_info("disk cache %s: taking over chunk %llu from process %d", dc->dir,
+                 (unsigned long long)chunk, s->owner);
+        if (filler_alive(s->owner)) { /* late, and may still write there: a new slot */
+            orphan(dc, i);
+            s = NULL;
         }
+    }
+    if (rc || s) {
+        /* A READY copy, another's fill, or a dead filler's slot to take over as it is. */
     } else if ((i = victim(dc)) == NIL) {
         rc = -ENOSPC;
     } else {
@@ -490,6 +808,20 @@ int disk_cache_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t c
     return rc;
 }
 
+static uint32_t retired_entry(const struct disk_key *k)
+{
+    return (uint32_t)(k->url_hash % DC_RETIRED);
+}
+
+/* Lock held: a chunk of k is stored; if another version of its URL was recorded as the
+ * one in use, the next open of that version scans again. */
+static void note_version(struct disk_cache *dc, const struct disk_key *k)
+{
+    typeof(dc->h->retired[0]) *e = &dc->h->retired[retired_entry(k)];
+    if (e->url_hash == k->url_hash && memcmp(e->id, k->id, sizeof e->id) != 0)
+        memset(e, 0, sizeof *e);
+}
+
 static bool claim_holds(struct disk_cache *dc, const struct disk_claim *c)
 {
     if (c->slot >= dc->nslots)
@@ -500,12 +832,26 @@ static bool claim_holds(struct disk_cache *dc, const struct disk_claim *c)
            same_key(&s->key, &c->key);
 }
 
+/* Claim c was lost to a takeover while its owner (this process) lived: its slot, made an
+ * orphan, is free again now that we write no more into it. */
+static void release_orphan(struct disk_cache *dc, const struct disk_claim *c)
+{
+    if (c->slot >= dc->nslots)
+        return;
+    struct dc_slot *s = &dc->slots[c->slot];
+    if (s->state == SLOT_ORPHAN && s->owner == getpid() && s->chunk == c->chunk &&
+        same_key(&s->key, &c->key))
+        drop(dc, c->slot);
+}
+
 void disk_cache_abandon(struct disk_cache *dc, const struct disk_claim *c)
 {
     if (lock_index(dc))
         return;
     if (claim_holds(dc, c))
         drop(dc, c->slot);
+    else
+        release_orphan(dc, c);
     unlock_index(dc);
 }
 
@@ -519,10 +865,12 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
         return -EINVAL;
     }
     /* A claim lost already (lease run out, taken over) writes nothing.  One lost during
-     * the pwrite below may overwrite the taker's bytes: its CRC then fails (I2). */
+     * the pwrite below writes into its own slot, an orphan that nobody else uses (I4). */
     if (lock_index(dc))
         return -ENODEV;
     bool holds = claim_holds(dc, c);
+    if (!holds)
+        release_orphan(dc, c);
     unlock_index(dc);
     if (!holds)
         return -ESTALE;
@@ -555,7 +903,13 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
         dc->h->n_ready++;
         dc->h->used += len;
         bump(dc, s);
+        note_version(dc, &c->key);
+        if (dc->stored)
+            __atomic_store_n(&dc->stored[c->slot], __atomic_load_n(&s->seq, __ATOMIC_RELAXED) + 1,
+                             __ATOMIC_RELAXED);
         rc = 0;
+    } else {
+        release_orphan(dc, c);
     }
     unlock_index(dc);
     if (rc == 0) {
@@ -627,18 +981,31 @@ ssize_t disk_cache_get(struct disk_cache *dc, const struct disk_key *k, uint64_t
 size_t disk_cache_retire_others(struct disk_cache *dc, const struct disk_key *k)
 {
     size_t n = 0;
-    if (lock_index(dc))
+    if (key_unset(k) || lock_index(dc))
         return 0;
-    for (uint32_t i = 0; i < dc->nslots; i++) {
-        struct dc_slot *s = &dc->slots[i];
-        if (s->state == SLOT_READY && s->key.url_hash == k->url_hash &&
-            memcmp(s->key.id, k->id, sizeof k->id) != 0) {
-            list_remove(dc, i);
-            list_push_tail(dc, i);
-            n++;
-        }
+    typeof(dc->h->retired[0]) *e = &dc->h->retired[retired_entry(k)];
+    if (e->url_hash == k->url_hash && memcmp(e->id, k->id, sizeof e->id) == 0) {
+        unlock_index(dc); /* retired at an earlier open, and nothing stored since */
+        return 0;
     }
-    unlock_index(dc);
+    e->url_hash = k->url_hash;
+    memcpy(e->id, k->id, sizeof e->id);
+    /* A scan in batches, the lock released between them: a chunk of another version
+     * stored meanwhile clears the entry again (note_version), so it is not forgotten. */
+    for (uint32_t from = 0; from < dc->nslots; from += RETIRE_BATCH) {
+        if (from > 0 && lock_index(dc))
+            return n;
+        for (uint32_t i = from; i < dc->nslots && i < from + RETIRE_BATCH; i++) {
+            struct dc_slot *s = &dc->slots[i];
+            if (s->state == SLOT_READY && s->key.url_hash == k->url_hash &&
+                memcmp(s->key.id, k->id, sizeof k->id) != 0) {
+                list_remove(dc, i);
+                list_push_tail(dc, i);
+                n++;
+            }
+        }
+        unlock_index(dc);
+    }
     return n;
 }
 

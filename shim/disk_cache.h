@@ -16,32 +16,60 @@
  *   working set of a few VM images, small enough to leave most of a disk to its owner.
  *   On a copy-on-write file system (btrfs) the files are created NOCOW where possible.
  *
- *   A slot is FREE, FILLING (one process fetching it: owner pid, lease deadline) or READY
- *   (key, chunk index, length, CRC32C).  The key of an object is SipHash-128 of (URL,
+ *   A slot is FREE, FILLING (one process fetching it: owner pid, lease deadline), READY
+ *   (key, chunk index, length, CRC32C) or ORPHAN (a FILLING slot taken from a live filler
+ *   past its lease: out of the hash, on no list, reused only once that filler is dead or
+ *   came back, or ORPHAN_MAX_MS later).  The key of an object is SipHash-128 of (URL,
  *   validator, size) under the index's secret, plus a 64-bit hash of the URL alone (to
  *   find an object's older versions); both are stored in the slot and compared in full.
  *   The CRC covers the key, the chunk index, the length and the bytes.
  *   Eviction: one list holds FREE and READY slots, least recently used at the tail (FREE
  *   slots and older versions of an object are put at the tail).  A claim takes the first
  *   slot from the tail that no live process has pinned, whichever object it belongs to.
- *   FILLING slots are on no list.
+ *   FILLING and ORPHAN slots are on no list.  Retiring older versions at open scans the
+ *   slots (in batches, the lock released between) only when the header's small table
+ *   does not already name the opened version as the one retired for, and nothing of
+ *   another version of that URL was stored since: reopening an unchanged object is O(1).
+ *
+ *   Reads.  A reader pins the slot, preads the bytes it needs, and checks the slot's seq
+ *   did not move.  Each process keeps, per slot, the seq at which it last checked the
+ *   slot's CRC against the slab's bytes (dc->verified): the first read of a slot in a
+ *   generation reads the whole chunk and checks it (into the caller's buffer when it
+ *   asked for the whole chunk, else through a scratch copy); later reads of that
+ *   generation copy only the bytes asked for.  A fill never counts as a check: the
+ *   filler checked its buffer, not the slab.  A process also remembers where it last
+ *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
+ *   slot's seq still equal means the slot still holds that chunk, READY; the reader pins
+ *   it and checks the seq again, then copies and checks it once more (I2).  Such a read
+ *   cannot move the slot up the eviction list: it marks the slot referenced, and a claim
+ *   walking the list moves a referenced slot to the head instead of reusing it (a second
+ *   chance, as in CLOCK).
  *
  * Invariants
  *   I1 The files' sizes and allocations are fixed when the index is built; no call grows
  *      them (pwrite only within [0, slab_size), the index only through its mapping).
- *   I2 A byte is returned only after the CRC over key, chunk index, length and bytes, all
- *      copied into the caller's buffer, matched the slot's, and the slot's sequence number
- *      did not change meanwhile: a slot reused under a reader is a miss, never served.
+ *   I2 A byte is returned only if this process matched the CRC over key, chunk index,
+ *      length and the slab's bytes of that slot in its current generation (seq), and the
+ *      seq did not change between that and the copy: a slot reused under a reader is a
+ *      miss, never served.  A slot's bytes change only while it is FILLING or ORPHAN
+ *      (I4), and every change of state moves the seq, so bytes checked in a generation
+ *      stay those bytes until the seq moves; what the check catches is a torn or
+ *      corrupted write, a flipped bit read from the medium, a truncated slab.  (A bit
+ *      flipped on the medium after this process checked the slot, and read back after the
+ *      page cache dropped the page, is caught by the next process, not this one.)
  *   I3 The index lock (a process-shared robust mutex) guards every mutable field of the
- *      index; it is held for memory work only, never across a pread/pwrite, a fetch or a
+ *      index but the atomic words a lock-free read uses (seq, ref, pins); it is held for
+ *      memory work only, never across a pread/pwrite, a fetch or a
  *      wait, and taken with a bounded timeout.  EOWNERDEAD runs a repair pass.
  *   I4 A pin (pid, lease) keeps a READY slot from reuse while a reader copies; a pin of a
  *      dead process, or past its lease, counts as absent.  A FILLING slot whose owner is
- *      dead or past its lease is taken over by the next claimer, or freed by the sweep each
- *      claim runs over a few slots.  So nothing stays pinned or FILLING beyond a lease.
- *      A filler whose claim was lost writes nothing (checked before its pwrite) and cannot
- *      publish (the slot's seq moved); one that loses it during its pwrite can at worst
- *      make the taker's chunk fail its CRC (I2): a miss, refetched.
+ *      dead (a zombie counts as dead: /proc/PID/stat) is taken over as it is by the next
+ *      claimer, or freed by the sweep each claim runs over a few slots, at once; one whose
+ *      owner lives but is past its lease becomes an ORPHAN and the chunk is claimed in
+ *      another slot.  Only a slot's FILLING owner writes into it, so no late filler ever
+ *      writes over another's chunk: it writes into its orphan, cannot publish it (the seq
+ *      moved) and frees it.  Nothing stays pinned or FILLING beyond a lease; an ORPHAN
+ *      holds a slot while its live filler is stuck, ORPHAN_MAX_MS at most.
  *   I5 An index whose magic, format version, sizes or header CRC do not match, or whose
  *      files are missing or of the wrong size, is rebuilt empty (one log line) by a process
  *      that holds the index's exclusive OFD lock, i.e. while no other process has it open.
@@ -119,6 +147,17 @@ int disk_key_make(const struct disk_cache *dc, struct disk_key *k, const char *u
  * same way: the caller goes on from the network. */
 ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                         void *buf, size_t len);
+
+/* Copy [off, off+len) of chunk of k into buf straight from the slab (buf NULL and len 0:
+ * only make sure it is there and sound).  The chunk's checksum is verified the first
+ * time this process reads its slot in the slot's current generation (I2).  len, or the
+ * errors of disk_cache_read (-EINVAL: the range is not within the chunk; -ENOENT is not
+ * counted as a miss), -ENOMEM, or -EAGAIN: this process stored that chunk itself (the
+ * memory cache in front likely holds it still). */
+ssize_t disk_cache_read_at(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                           size_t off, void *buf, size_t len);
+/* Is chunk of k READY now?  (A hint: it may be reused the next moment.) */
+bool disk_cache_has(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk);
 
 /* Reserve a slot to fill chunk of k.  0: the caller fetches, then disk_cache_fill or
  * disk_cache_abandon.  -EEXIST: a READY copy is there (read it).  -EINPROGRESS: another

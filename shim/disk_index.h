@@ -12,7 +12,7 @@
 #include "disk_cache.h"
 
 #define DC_MAGIC "RIODCIDX"
-#define DC_FORMAT 1
+#define DC_FORMAT 2 /* 2: dc_slot.ref */
 #define DC_HEADER_SIZE 4096
 #define DC_PINS 6
 #define NIL UINT32_MAX
@@ -22,25 +22,45 @@
 #define SWEEP_STEP 8         /* slots each claim checks for dead pins and fillers */
 #define OPEN_WAIT_MS 5000    /* for another process building the index */
 #define DEFAULT_MAX ((uint64_t)8 << 30)
+#define DC_RETIRED 128       /* entries of the header's table of retired versions */
+#define RETIRE_BATCH 4096    /* slots one hold of the lock scans for disk_cache_retire_others */
 
-enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY };
+/* SLOT_ORPHAN: a FILLING slot taken from a live filler past its lease.  Only that filler
+ * may still write into it, so it is in no hash chain and on no list, and nothing else is
+ * put there until the filler dies, comes back (its fill or abandon frees it), or
+ * ORPHAN_MAX_MS passed (a pid reused by another process). */
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_READY, SLOT_ORPHAN };
+#define ORPHAN_MAX_MS (10 * 60 * 1000)
 
 struct dc_pin {
     uint64_t tag; /* pid << 32 | per-process nonce; 0: unused.  Atomic. */
-    uint64_t until_ms;
+    uint64_t until_ms; /* atomic */
 };
 
+/* This process's memory of where a chunk was READY (disk_cache.c's lock-free read path):
+ * direct-mapped, every word atomic, ver a seqlock (odd while written, 0 empty). */
+struct dc_local {
+    uint64_t ver;
+    uint64_t id[2], url_hash, chunk;
+    uint64_t slot_seq; /* slot << 32 | seq at which it was READY */
+    uint64_t len_crc;  /* len << 32 | crc */
+} __attribute__((aligned(64)));
+#define DC_LOCAL_MAX 65536 /* entries at most (64 bytes each, touched as used) */
+
+/* 64-byte aligned, what a read touches first: a lock-free read (disk_cache.c) loads seq,
+ * takes pins[0] and sets ref, all in the slot's first cache line. */
 struct dc_slot {
+    uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
+    uint32_t ref;      /* set by a read that took no lock: a second chance in victim().  Atomic */
+    struct dc_pin pins[DC_PINS];
     struct disk_key key;
     uint64_t chunk;
     uint64_t tick;     /* last use (h->tick), the LRU order */
-    uint64_t lease_ms; /* FILLING: the owner's deadline */
-    uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
+    uint64_t lease_ms; /* FILLING, ORPHAN: the owner's deadline */
     uint32_t state, len, crc;
-    int32_t owner;     /* FILLING: the filler's pid */
+    int32_t owner;     /* FILLING, ORPHAN: the filler's pid */
     uint32_t hnext, prev, next;
-    struct dc_pin pins[DC_PINS];
-};
+} __attribute__((aligned(64)));
 
 struct counters {
     uint64_t hits, misses, writes, bytes_written, evictions, checksum_failures, takeovers;
@@ -58,9 +78,13 @@ struct dc_header {
     uint64_t tick;
     uint32_t head, tail; /* eviction list of FREE and READY slots; head: most recent */
     uint32_t sweep;
-    uint32_t n_ready, n_filling;
+    uint32_t n_ready, n_filling; /* n_filling counts ORPHAN slots too */
     uint64_t used;
     struct counters total; /* every process's counters since the index was built (atomics) */
+    /* Per URL (direct-mapped by url_hash): the version whose open last retired the others,
+     * cleared when a chunk of another version of that URL is stored.  An open finding its
+     * own version there has nothing to retire: no scan.  All zero in an older index. */
+    struct { uint64_t url_hash; uint8_t id[16]; } retired[DC_RETIRED];
 };
 _Static_assert(sizeof(struct dc_header) <= DC_HEADER_SIZE, "index header too large");
 
@@ -74,6 +98,11 @@ struct disk_cache {
     uint64_t limit;
     uint64_t pin_lease_ms, fill_lease_ms; /* this process's leases (disk_cache_set_leases) */
     int disabled; /* atomic */
+    uint32_t *verified; /* per slot: seq + 1 once this process checked its CRC (atomics) */
+    uint32_t *stored;   /* per slot: seq + 1 when this process published it (atomics) */
+    struct dc_local *local; /* local_mask + 1 entries (in local_mem), or NULL */
+    void *local_mem;
+    uint32_t local_mask;
     uint32_t nonce; /* atomic: makes pin tags unique within the process */
     struct counters c; /* atomics */
     char dir[PATH_MAX];

@@ -220,6 +220,21 @@ static void use_mapping(struct disk_cache *dc)
     dc->slots = (struct dc_slot *)((char *)dc->h + DC_HEADER_SIZE);
     dc->buckets = (uint32_t *)(dc->slots + dc->nslots);
     dc->limit = dc->h->limit;
+    free(dc->verified);
+    free(dc->stored);
+    /* Lazily touched; NULL: every read is checked, and disk_cache_read_at knows no own
+     * chunk. */
+    dc->verified = calloc(dc->nslots, sizeof *dc->verified);
+    dc->stored = calloc(dc->nslots, sizeof *dc->stored);
+    free(dc->local_mem);
+    uint32_t n = 1;
+    while (n < dc->nslots && n < DC_LOCAL_MAX)
+        n <<= 1;
+    /* One entry per cache line (calloc aligns to 16 only); NULL: every read locks. */
+    dc->local_mem = calloc(n + 1, sizeof *dc->local);
+    dc->local = dc->local_mem ? (struct dc_local *)(((uintptr_t)dc->local_mem + 63) & ~(uintptr_t)63)
+                              : NULL;
+    dc->local_mask = n - 1;
 }
 
 static int init_lock(struct disk_cache *dc)
@@ -449,5 +464,8 @@ void disk_cache_close(struct disk_cache *dc)
         sys_close(dc->index_fd);
     if (dc->dirfd >= 0)
         sys_close(dc->dirfd);
+    free(dc->verified);
+    free(dc->stored);
+    free(dc->local_mem);
     free(dc);
 }

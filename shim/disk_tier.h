@@ -3,15 +3,22 @@
  * REMOTEIO_CACHE_DIR turns it on: disk_tier_start opens it once, when the backend starts,
  * with the memory cache's chunk size and REMOTEIO_DISK_CACHE_SIZE as its limit.  A
  * directory that is refused or fails costs one log line and the process runs without it.
+ * A read first goes to disk_tier_read: the chunks the tier holds are copied from the slab
+ * straight into the reader's buffer (one copy; the CRC checked once per slot generation
+ * per process, disk_cache.h), with no memory cache slot; what is left goes through the
+ * memory cache, and readahead brings into it only what the tier does not hold.
  * disk_tier_fetch is what the memory cache's fetch callback does with the tier in place:
- * chunks the tier holds come from the slab, straight into the memory cache's slots; the
- * others are claimed (one process on the host fetches a chunk, the others wait for it),
- * fetched from the network as runs of consecutive chunks, one range each, and written to
- * the slab from the same slots.  Neither a failed write nor a tier that stepped aside ever
+ * chunks the tier holds come from the slab into the memory cache's slots; the others are
+ * claimed (one process on the host fetches a chunk, the others wait for it), fetched
+ * from the network as runs of consecutive chunks, one range each, and handed to the
+ * writer thread (a bounded queue: the CRC and the slab write happen off the fetching
+ * thread; see disk_tier.c).  Chunks a process stored itself are read through its memory
+ * cache, which holds them.  Neither a failed write nor a tier that stepped aside ever
  * fails a read: the data then simply comes from the network.
  *
  * Locking: the handle is set once, before any object exists (start-up is serialised by
- * init.c's start_lock), and read-only afterwards; disk_cache.c locks its own index. */
+ * init.c's start_lock), and read-only afterwards; disk_cache.c locks its own index; the
+ * writer's queue has its own mutex (disk_tier.c). */
 #ifndef REMOTEIO_DISK_TIER_H
 #define REMOTEIO_DISK_TIER_H
 
@@ -45,5 +52,17 @@ typedef int (*disk_tier_net_fn)(struct cache_source *src, int64_t offset, int64_
 int disk_tier_fetch(const struct disk_key *k, struct cache_source *src, int64_t offset,
                     int64_t len, const struct cache_sink *sink, uint64_t deadline_ms,
                     bool demand, disk_tier_net_fn net);
+
+/* Serve [offset, offset+len) of an object of size bytes straight from the slab into buf,
+ * chunk after chunk as long as the tier holds them (a warm read: one copy, no memory
+ * cache slot, the CRC checked once per chunk per process).  Returns the bytes served: a
+ * prefix, 0 when the first chunk is not there; never fails (the rest goes through the
+ * memory cache, which fetches, claims or waits). */
+size_t disk_tier_read(const struct disk_key *k, struct object_stats *stats, int64_t size,
+                      void *buf, size_t len, int64_t offset);
+/* How much of [offset, offset+len), from its start, the tier holds now (whole chunks,
+ * clipped to the range): what readahead and a scattered read need not bring into the
+ * memory cache, since disk_tier_read serves it. */
+int64_t disk_tier_held(const struct disk_key *k, int64_t size, int64_t offset, int64_t len);
 
 #endif

@@ -360,7 +360,11 @@ void object_unref(struct object *obj)
 static void prefetch_run(void *arg, int64_t offset, int64_t len)
 {
     struct object *o = arg;
-    cache_prefetch(&o->src, offset, len, now_ms() + o->opt.deadline_ms);
+    /* What the disk tier holds is read from there by the reader itself; only the rest
+     * comes into the memory cache. */
+    int64_t held = disk_tier_held(&o->dkey, o->meta.size, offset, len);
+    if (held < len)
+        cache_prefetch(&o->src, offset + held, len - held, now_ms() + o->opt.deadline_ms);
 }
 
 static void prefetch_ref(void *arg)
@@ -483,13 +487,18 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
      * request instead of one per segment; the copies below then find it cached (if the
      * range is no larger than a quarter of the cache, so that it stays there). */
     if (cnt > 1 && total <= config.cache_size / 4 &&
+        disk_tier_held(&o->dkey, o->meta.size, offset, (int64_t)total) < (int64_t)total &&
         cache_read(&o->src, NULL, total, offset, d.sequential, deadline) < 0)
         goto fail;
     size_t done = 0;
     for (int i = 0; i < cnt && done < total; i++) {
         size_t n = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
-        if (n && cache_read(&o->src, iov[i].iov_base, n, offset + (int64_t)done, d.sequential,
-                            deadline) < 0)
+        /* Chunks on disk straight from the slab; the rest through the memory cache. */
+        size_t direct = n ? disk_tier_read(&o->dkey, &o->stats, o->meta.size, iov[i].iov_base,
+                                           n, offset + (int64_t)done) : 0;
+        if (n > direct && cache_read(&o->src, (char *)iov[i].iov_base + direct, n - direct,
+                                     offset + (int64_t)(done + direct), d.sequential,
+                                     deadline) < 0)
             goto fail;
         done += n;
     }

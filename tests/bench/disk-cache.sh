@@ -55,7 +55,8 @@ echo "cold sequential dd bs=1M: disk cache on $on MB/s, off $off MB/s: $(awk -v 
 
 if command -v fio >/dev/null; then
     iops() {
-        "$@" --name=r --readonly --rw=randread --bs=4k --ioengine=psync --numjobs=8 \
+        # --invalidate=0: fio drops the local file's page cache otherwise (not the slab's)
+        "$@" --name=r --readonly --invalidate=0 --rw=randread --bs=4k --ioengine=psync --numjobs=8 \
             --group_reporting --runtime=5 --time_based --size="$SIZE" --output-format=terse \
             2>"$T/err" | awk -F';' '{ print $8 }'
     }

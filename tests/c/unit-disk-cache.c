@@ -9,7 +9,8 @@
  * allocated and apparent bytes, a directory or file that others could write, another
  * user's, or a symbolic link is refused with one log line, a vanished directory does not
  * stop the tier, junk in the eviction list's links of a cache in use is repaired (no
- * access outside the slot table).  Scratch space under argv[1] (default /tmp).
+ * access outside the slot table); reads straight from the slab, zombie and late fillers,
+ * cheap retiring (test_direct).  Scratch space under argv[1] (default /tmp).
  * Prints "N passed, N failed". */
 #include <errno.h>
 #include <signal.h>
@@ -360,6 +361,137 @@ static void test_damage(void)
     disk_cache_close(dc);
 }
 
+/* Reads straight from the slab (disk_cache_read_at): a part of a chunk is served right, the
+ * CRC is checked once per slot generation in each process (a flipped byte is caught by a
+ * process that has not checked the slot yet, and after a refill), a process's own chunks
+ * are left to its memory cache (-EAGAIN); a zombie filler's claim is taken over at once;
+ * a live filler past its lease loses its slot to an orphan, not to the taker; reopening
+ * an unchanged version retires nothing and scans nothing. */
+static void test_direct(void)
+{
+    char dir[4200], slab[4300];
+    path_of(dir, sizeof dir, "direct");
+    snprintf(slab, sizeof slab, "%s/slab", dir);
+    struct disk_cache *dc = disk_cache_open(dir, 4 * MiB, CS);
+    CHECK(dc != NULL, "open direct");
+    if (!dc)
+        return;
+    struct disk_key k;
+    disk_key_make(dc, &k, "http://127.0.0.1/direct", "v", 10 * MiB);
+    fill_chunk(dc, &k, 7, 1, 0);
+    uint8_t part[100];
+    CHECK(disk_cache_read_at(dc, &k, 0, 1000, part, sizeof part) == -EAGAIN,
+          "own chunk: left to the memory cache");
+
+    /* Another process (a child: its own verified map after a fresh attach). */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct disk_cache *d2 = disk_cache_attach(dir);
+        int bad = !d2;
+        if (d2) {
+            pattern_fill(want, CS, 7, 1, 0);
+            bad |= disk_cache_read_at(d2, &k, 0, 1000, part, sizeof part) != sizeof part ||
+                   memcmp(part, want + 1000, sizeof part) != 0;
+            bad |= disk_cache_read_at(d2, &k, 0, CS - 10, part, 10) != 10 ||
+                   memcmp(part, want + CS - 10, 10) != 0;
+            bad |= disk_cache_read_at(d2, &k, 0, CS - 10, part, 11) != -EINVAL;
+            bad |= disk_cache_read_at(d2, &k, 1, 0, part, 10) != -ENOENT;
+            disk_cache_close(d2);
+        }
+        _exit(bad);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another process reads parts right");
+
+    /* A flipped byte: caught by a process that had not checked the slot. */
+    struct disk_cache_stats s;
+    disk_cache_stats(dc, &s);
+    flip_every_slot(slab, s.slots, 4321);
+    pid = fork();
+    if (pid == 0) {
+        struct disk_cache *d2 = disk_cache_attach(dir);
+        int bad = !d2 || disk_cache_read_at(d2, &k, 0, 0, part, 10) != -EBADMSG;
+        if (d2)
+            disk_cache_close(d2);
+        _exit(bad);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "flipped byte: -EBADMSG for a part");
+    CHECK(disk_cache_read_at(dc, &k, 0, 0, part, 10) == -ENOENT, "and the chunk is dropped");
+
+    /* Refilled (a new generation): checked again, here too. */
+    fill_chunk(dc, &k, 7, 2, 0);
+    struct disk_cache *d2 = disk_cache_attach(dir); /* this process's other handle */
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 0, NULL, 0) == 0, "refilled chunk checked");
+    flip_every_slot(slab, s.slots, 99);
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 5000, part, 10) == 10,
+          "a checked generation is not checked again");
+    CHECK(disk_cache_clear(dc, &k) == 1, "cleared");
+    fill_chunk(dc, &k, 7, 3, 0); /* the same slot or another: a new generation */
+    flip_every_slot(slab, s.slots, 77);
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 0, part, 10) == -EBADMSG,
+          "a new generation is checked again");
+    if (d2)
+        disk_cache_close(d2);
+
+    /* A zombie filler (killed, not reaped) is taken over at once, within its lease. */
+    struct disk_claim c1, c2;
+    int pipefd[2];
+    CHECK(pipe(pipefd) == 0, "pipe");
+    pid = fork();
+    if (pid == 0) {
+        struct disk_claim c;
+        char ok = disk_cache_claim(dc, &k, 5, &c) == 0 ? 'y' : 'n';
+        if (write(pipefd[1], &ok, 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    char ok = 0;
+    CHECK(read(pipefd[0], &ok, 1) == 1 && ok == 'y', "child claimed chunk 5");
+    kill(pid, SIGKILL);
+    siginfo_t info;
+    CHECK(waitid(P_PID, pid, &info, WEXITED | WNOWAIT) == 0, "child died (left a zombie)");
+    uint64_t t0 = now_ms();
+    int rc = disk_cache_claim(dc, &k, 5, &c1);
+    CHECK(rc == 0 && now_ms() - t0 < 1000, "a zombie's claim is taken over at once (%d)", rc);
+    waitpid(pid, &status, 0);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    if (rc == 0)
+        disk_cache_abandon(dc, &c1);
+
+    /* A live filler past its lease: the taker gets another slot; the late filler's bytes
+     * land in its orphan, are never served, and the orphan is freed by its late fill. */
+    disk_cache_set_leases(dc, 10000, 100);
+    CHECK(disk_cache_claim(dc, &k, 6, &c1) == 0, "claim chunk 6");
+    usleep(150 * 1000);
+    CHECK(disk_cache_claim(dc, &k, 6, &c2) == 0 && c2.slot != c1.slot,
+          "taken over in another slot (%u, %u)", c1.slot, c2.slot);
+    disk_cache_stats(dc, &s);
+    CHECK(s.filling == 2, "the orphan counts as filling (%llu)", (unsigned long long)s.filling);
+    pattern_fill(want, CS, 7, 1, 6);
+    CHECK(disk_cache_fill(dc, &c2, want, CS) == 0, "the taker fills");
+    pattern_fill(want, CS, 7, 9, 6);
+    CHECK(disk_cache_fill(dc, &c1, want, CS) == -ESTALE, "the late filler is refused");
+    CHECK(hit(dc, &k, 7, 1, 6) == 1, "the taker's bytes");
+    disk_cache_stats(dc, &s);
+    CHECK(s.filling == 0, "the orphan is freed (%llu filling)", (unsigned long long)s.filling);
+    disk_cache_set_leases(dc, 10000, 30000);
+
+    /* Retiring: once per version; again once another version stored a chunk. */
+    struct disk_key v2;
+    disk_key_make(dc, &v2, "http://127.0.0.1/direct", "v2", 10 * MiB);
+    size_t first = disk_cache_retire_others(dc, &v2); /* chunk 6 (0 failed its check) */
+    CHECK(first == 1, "chunks of v retired: %zu", first);
+    CHECK(disk_cache_retire_others(dc, &v2) == 0, "reopened: nothing to retire");
+    fill_chunk(dc, &k, 7, 1, 9);
+    size_t again = disk_cache_retire_others(dc, &v2);
+    CHECK(again == 1, "a chunk of v stored since (into retired 6's slot): rescanned (%zu)", again);
+    disk_cache_close(dc);
+}
+
 /* open must fail with exactly one log line holding text. */
 static void refused(const char *dir, const char *text, const char *what)
 {
@@ -468,6 +600,7 @@ int main(int argc, char **argv)
     test_basics();
     test_lru();
     test_damage();
+    test_direct();
     test_refusals();
     test_junk_links();
     char cmd[4300];
