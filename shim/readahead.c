@@ -60,12 +60,16 @@
  * away, its stream ages out of the LRU.
  *
  * Readahead also stops where another stream began ahead of this one, once that stream
- * has read at least this one's window.  Programs that split a file among readers (fio
- * jobs, a parallel copy) end each reader's part where the next reader started, and what
- * that reader has read was evicted as used once, so reading past it would fetch it a
- * second time.  A stream that does read on past that
- * point costs one round trip there and gets its readahead back; a short stream ahead
- * (a guest reading a small file) stops nothing.
+ * has read 1 MiB (or this one's window, if smaller).  Programs that split a file among
+ * readers (fio jobs, a parallel copy) end each reader's part where the next reader
+ * started, and what that reader has read was evicted as used once, so reading past it
+ * would fetch it a second time.  The bound does not wait for the reader ahead to have
+ * read a whole window: readers of equal parts do not keep equal pace (one of four
+ * threads held up at the start of its part for a moment is enough), and the reader
+ * behind, reaching the end of its part first, would fetch again up to a window of what
+ * the one ahead had just read.  A stream that does read on past that point costs one
+ * round trip there and gets its readahead back; a short stream ahead (a guest reading
+ * a file under 1 MiB) stops nothing.
  */
 #include <stddef.h>
 
@@ -82,6 +86,7 @@
 #define PART_MAX (8 << 20)
 #define HITS_TO_CONFIRM 2
 #define ACTIVE_MS 1000
+#define STOP_READ_MIN (1 << 20) /* a stream ahead that read this much bounds readahead */
 
 static int64_t max64(int64_t a, int64_t b)
 {
@@ -214,7 +219,7 @@ void ra_on_read(struct ra_state *ra, const struct ra_limits *lim, int64_t offset
     for (int i = 0; i < RA_STREAMS; i++) {
         const struct ra_stream *t = &ra->s[i];
         if (t != s && t->window > 0 && t->start >= s->next && t->start < stop &&
-            t->next - t->start >= s->window)
+            t->next - t->start >= min64(s->window, STOP_READ_MIN))
             stop = t->start; /* another stream has read from there on */
     }
     int64_t end = min64(s->next + s->window, stop);

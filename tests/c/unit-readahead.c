@@ -148,6 +148,24 @@ static void test_partitioned_streams(void)
     CHECK(r[0].issued_end > r[0].pos + 16 * MiB,
           "a reader that goes on past that point gets readahead again (%" PRId64 " MiB ahead)",
           (r[0].issued_end - r[0].pos) / MiB);
+    /* Reader 1 held up just after the start of its part (3 reads, far less than a
+     * window) while reader 0 reads all of its own: reader 0 still stops where reader 1
+     * began, instead of fetching again what reader 1 read. */
+    struct ra_state held = { 0 };
+    struct reader h[4];
+    for (int k = 0; k < 4; k++)
+        h[k] = (struct reader){ .pos = k * quarter, .issued_end = k * quarter };
+    now = 1;
+    for (int i = 0; i < 3; i++, now++)
+        for (int k = 0; k < 4; k++)
+            read_seq(&held, &h[k], MiB, now);
+    for (int i = 3; i < 256; i++, now++)
+        for (int k = 0; k < 4; k++)
+            if (k != 1)
+                read_seq(&held, &h[k], MiB, now);
+    CHECK(h[0].issued_end == quarter,
+          "a reader held up after 3 MiB of its part still bounds the readahead of the one "
+          "behind (issued to %" PRId64 " MiB)", h[0].issued_end / MiB);
     /* Reader 3 finished long before reader 2 gets there: still no second fetch. */
     struct ra_state late = { 0 };
     struct reader c = { 0 }, e = { .pos = 128 * MiB, .issued_end = 128 * MiB };
