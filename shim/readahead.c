@@ -46,12 +46,14 @@
  *     settle  two windows' worth of reading at 8 (the parts issued while the window
  *             grew, and the first fetches of the process, are behind it)
  *     measure the object's fetch rate (bytes received per second, whoever asked for
- *             them) over half a window's worth of reading and at least 100 ms
+ *             them) over half a window's worth of reading and at least 100 ms (20 ms
+ *             for a first step that is slower than its base already: it fails then)
  *     probe   R' = 2R; settle one window (every part in flight is then R''s), measure
  *     keep R' when it fetched >= 20% faster than the better of R's last two
- *             measurements, twice in a row for the first step from 8, once (>= 5%)
- *             for a later step: the first step showed the origin rewards more
- *             requests, and each doubling gains less than the one before;
+ *             measurements, twice in a row for the first step from 8 (once if 50%
+ *             faster), once (>= 5%) for a later step: the first step showed the
+ *             origin rewards more requests, and each doubling gains less than the
+ *             one before;
  *             then probe the next level, up to the cap
  *     else    back to R; no new probe for 4 windows, twice as long after each failure
  *             in a row (up to 64 windows)
@@ -92,7 +94,9 @@
 #define RA_REQUESTS 8      /* a stream's requests in flight when it is not alone */
 #define PROBE_GAIN_FIRST_PCT 120 /* a probe from 8 is kept when the fetch rate rose this much */
 #define PROBE_GAIN_PCT 105       /* ... from a level that was itself a gain */
-#define PROBE_MIN_MS 100         /* a measurement lasts at least this long */
+#define PROBE_SURE_PCT 150       /* a first step this much faster needs no second look */
+#define PROBE_MIN_MS 100         /* a measurement lasts at least this long, */
+#define PROBE_EARLY_MS 20        /* ... or this long for a first step that is slower already */
 #define PROBE_HOLD_WINDOWS 4     /* no new probe for this many windows after one that failed, */
 #define PROBE_HOLD_DOUBLINGS 4   /* doubled after each failure in a row, up to 16 times that */
 #define PART_MIN (1 << 20)
@@ -156,10 +160,15 @@ static void adapt_requests(struct ra_stream *s, int cap, uint64_t fetched, uint6
             phase_start(s, true, fetched, now_ms);
         return;
     }
-    if (read < s->window / 2 || elapsed < PROBE_MIN_MS)
+    if (read < s->window / 2 || elapsed < PROBE_EARLY_MS)
         return;
     uint64_t got = fetched > s->mark_fetched ? fetched - s->mark_fetched : 0;
     uint64_t rate = got * 1000 / elapsed;
+    /* A first step that is slower already may end early; anything else waits for the
+     * floor. */
+    bool first = s->requests_before > 0 && s->requests_before <= RA_REQUESTS;
+    if (elapsed < PROBE_MIN_MS && !(first && rate < s->rate_before))
+        return;
     if (s->requests_before) {
         uint64_t gain = s->requests_before <= RA_REQUESTS ? PROBE_GAIN_FIRST_PCT : PROBE_GAIN_PCT;
         if (rate <= s->rate_before || rate * 100 < s->rate_before * gain) {
@@ -173,8 +182,9 @@ static void adapt_requests(struct ra_stream *s, int cap, uint64_t fetched, uint6
             phase_start(s, false, fetched, now_ms);
             return;
         }
-        if (!s->confirmed && s->requests_before <= RA_REQUESTS) {
-            /* the first step helped: measure once more before keeping it */
+        if (!s->confirmed && s->requests_before <= RA_REQUESTS &&
+            rate * 100 < s->rate_before * PROBE_SURE_PCT) {
+            /* the first step helped, not by far: measure once more before keeping it */
             s->confirmed = true;
             phase_start(s, true, fetched, now_ms);
             return;
