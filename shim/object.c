@@ -406,25 +406,38 @@ static struct trace *start_trace(struct object *o)
 }
 
 /* What tells a lone sequential stream that it may use more connections (readahead.c,
- * "Requests in flight"): when a read last continued no stream (a random read, or the
- * start of a new stream), and when the sequential reads last moved from one object to
- * another.  Stored only when they change, so that readers do not contend on them. */
+ * "Requests in flight"): the last three milliseconds in which a read continued no stream
+ * (a random read, or one of the first two reads of a new stream), and when the
+ * sequential reads last moved from one object to another.  Two such reads in a second
+ * are a stream starting, the lone stream's own start among them; a third means random
+ * reads.  Stored only when they change, so that readers do not contend on them; two
+ * readers shifting the three at once may lose one, which only delays the verdict. */
 #define ALONE_AFTER_MS 1000
-static _Atomic uint64_t last_random_ms;
+static _Atomic uint64_t random_ms[3]; /* [0] the latest */
 static _Atomic uint64_t last_switch_ms;
 static _Atomic(const struct object *) last_stream_object;
 
 static void note_read(const struct object *o, bool sequential, uint64_t now)
 {
     if (!sequential) {
-        if (atomic_load_explicit(&last_random_ms, memory_order_relaxed) != now)
-            atomic_store_explicit(&last_random_ms, now, memory_order_relaxed);
-    } else if (atomic_load_explicit(&last_stream_object, memory_order_relaxed) != o) {
-        atomic_store_explicit(&last_stream_object, o, memory_order_relaxed);
-        atomic_store_explicit(&last_switch_ms, now, memory_order_relaxed);
+        if (atomic_load_explicit(&random_ms[0], memory_order_relaxed) != now) {
+            atomic_store_explicit(&random_ms[2],
+                                  atomic_load_explicit(&random_ms[1], memory_order_relaxed),
+                                  memory_order_relaxed);
+            atomic_store_explicit(&random_ms[1],
+                                  atomic_load_explicit(&random_ms[0], memory_order_relaxed),
+                                  memory_order_relaxed);
+            atomic_store_explicit(&random_ms[0], now, memory_order_relaxed);
+        }
+    } else {
+        const struct object *was = atomic_load_explicit(&last_stream_object, memory_order_relaxed);
+        if (was != o) {
+            atomic_store_explicit(&last_stream_object, o, memory_order_relaxed);
+            if (was) /* the process's first stream moved from nowhere */
+                atomic_store_explicit(&last_switch_ms, now, memory_order_relaxed);
+        }
     }
 }
-
 static bool quiet_since(_Atomic uint64_t *when, uint64_t now)
 {
     uint64_t t = atomic_load_explicit(when, memory_order_relaxed);
@@ -445,8 +458,10 @@ static struct ra_limits readahead_limits(const struct object *o, uint64_t now)
                                .budget = budget,
                                .chunk = (int64_t)cache_chunk_size(),
                                .requests = (int)requests,
-                               .alone = quiet_since(&last_random_ms, now) &&
-                                        quiet_since(&last_switch_ms, now) };
+                               .alone = quiet_since(&random_ms[2], now) &&
+                                        quiet_since(&last_switch_ms, now),
+                               .fetched = atomic_load_explicit(&o->stats.bytes_fetched,
+                                                               memory_order_relaxed) };
 }
 
 ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_t offset)

@@ -25,11 +25,15 @@ struct ra_stream {
      * readahead.c, "Requests in flight"). */
     int requests;          /* 0 until the stream is confirmed */
     int requests_before;   /* the level a probe stepped up from; 0: not probing */
-    uint64_t rate_before;  /* bytes per second the reader achieved at requests_before */
+    uint64_t rate_before;  /* bytes per second fetched at requests_before */
+    uint64_t rate_prev;    /* the previous measurement at the current level (0: none) */
     int64_t mark_next;     /* where the current settle or measure phase began */
+    uint64_t mark_fetched; /* the object's bytes fetched then (ra_limits.fetched) */
     uint64_t mark_ms;
     bool measuring;        /* false: settling after a change of level */
-    uint64_t hold_until_ms;/* no probe before then (a probe that did not help) */
+    bool confirmed;        /* the probed level was faster once; a second time keeps it */
+    int64_t hold_until;    /* no probe before the reader is there (a probe that did not help) */
+    unsigned failed;       /* probes that did not help, in a row (up to PROBE_HOLD_DOUBLINGS) */
 };
 
 struct ra_state {
@@ -53,6 +57,7 @@ struct ra_limits {
     int requests;       /* most parts one stream may keep in flight (REMOTEIO_STREAM_REQUESTS,
                          * clipped to what readahead may use of the pool) */
     bool alone;         /* no other object's stream and no random read active in the process */
+    uint64_t fetched;   /* bytes the object has received from the origin so far */
 };
 
 /* A read of [offset, offset+len) at now_ms: updates the streams and says what to

@@ -2,9 +2,10 @@
  * streams are confirmed on the third read, windows grow to their limit and share the
  * object's budget, a stream keeps at most 8 requests in flight, random reads prefetch
  * nothing, readahead never runs more than a window ahead of the reader, and it stops
- * where another reader began; a stream alone in the process probes for more requests in
- * flight, keeps them only while the reader gets faster, and drops back at once when it is
- * no longer alone.
+ * where another reader began (even one held up after a few reads); a stream alone in the
+ * process probes for more requests in flight, keeps them only while the origin delivers
+ * faster (also when the machine's pace changes under it), probes less and less often when
+ * they do not help, and drops back at once when it is no longer alone.
  * Prints "N passed, N failed". */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -148,6 +149,24 @@ static void test_partitioned_streams(void)
     CHECK(r[0].issued_end > r[0].pos + 16 * MiB,
           "a reader that goes on past that point gets readahead again (%" PRId64 " MiB ahead)",
           (r[0].issued_end - r[0].pos) / MiB);
+    /* Reader 1 held up just after the start of its part (3 reads, far less than a
+     * window) while reader 0 reads all of its own: reader 0 still stops where reader 1
+     * began, instead of fetching again what reader 1 read. */
+    struct ra_state held = { 0 };
+    struct reader h[4];
+    for (int k = 0; k < 4; k++)
+        h[k] = (struct reader){ .pos = k * quarter, .issued_end = k * quarter };
+    now = 1;
+    for (int i = 0; i < 3; i++, now++)
+        for (int k = 0; k < 4; k++)
+            read_seq(&held, &h[k], MiB, now);
+    for (int i = 3; i < 256; i++, now++)
+        for (int k = 0; k < 4; k++)
+            if (k != 1)
+                read_seq(&held, &h[k], MiB, now);
+    CHECK(h[0].issued_end == quarter,
+          "a reader held up after 3 MiB of its part still bounds the readahead of the one "
+          "behind (issued to %" PRId64 " MiB)", h[0].issued_end / MiB);
     /* Reader 3 finished long before reader 2 gets there: still no second fetch. */
     struct ra_state late = { 0 };
     struct reader c = { 0 }, e = { .pos = 128 * MiB, .issued_end = 128 * MiB };
@@ -233,30 +252,50 @@ static void test_end_of_object(void)
  * number of requests the stream reached, and how many of its reads ran above 8 (the
  * shared level); *final is the level at the end. */
 struct lone_run {
-    int highest, final, reads_above_shared, reads;
+    int highest, final, reads_above_shared, reads, probes;
+    int settled; /* the level of most reads in the second half */
 };
 
+static uint64_t jitter_seed = 88172645463325252ull;
+
 static struct lone_run run_lone(struct ra_limits lim, double mb_per_request, double ceiling_mb,
-                                bool alone_from_start)
+                                bool alone_from_start, double jitter)
 {
     struct ra_state ra = { 0 };
     struct lone_run out = { 0 };
     double t = 1000.0; /* ms */
+    double spell = 1.0;
+    uint64_t x = jitter_seed;
+    int at[65] = { 0 };
     for (int64_t pos = 0; pos < 2 * GiB; pos += MiB) {
         struct ra_decision d;
         lim.alone = alone_from_start;
+        lim.fetched = (uint64_t)pos; /* what the origin sent is what the reader read */
         ra_on_read(&ra, &lim, pos, MiB, (uint64_t)t, &d);
         int level = d.requests > 0 ? d.requests : 8;
         double rate = level * mb_per_request;
         if (rate > ceiling_mb)
             rate = ceiling_mb;
+        if (jitter > 0 && pos % (32 * MiB) == 0) { /* the machine's pace, spell by spell */
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            spell = 1.0 - jitter + 2.0 * jitter * (double)(x % 1000) / 1000.0;
+        }
+        rate *= spell;
         t += 1.048576 * 1000.0 / rate; /* 1 MiB at `rate` MB/s, in ms */
         if (d.requests > out.highest)
             out.highest = d.requests;
+        out.probes += d.requests > 8 && out.final <= 8;
         out.reads_above_shared += d.requests > 8;
         out.reads++;
         out.final = d.requests;
+        if (pos >= GiB && d.requests <= 64)
+            at[d.requests]++;
     }
+    for (int r = 1; r <= 64; r++)
+        if (at[r] > at[out.settled])
+            out.settled = r;
     return out;
 }
 
@@ -265,7 +304,7 @@ static void test_lone_stream_requests(void)
     struct ra_limits lone = limits;
     lone.requests = 32;
     /* An origin that throttles each connection to 100 MB/s (the benchmark's s3). */
-    struct lone_run thr = run_lone(lone, 100, 1e9, true);
+    struct lone_run thr = run_lone(lone, 100, 1e9, true, 0);
     CHECK(thr.highest == 32 && thr.final == 32,
           "a lone stream against a throttled origin climbs to the cap (highest %d, final %d)",
           thr.highest, thr.final);
@@ -275,24 +314,37 @@ static void test_lone_stream_requests(void)
     /* The cap is REMOTEIO_STREAM_REQUESTS. */
     struct ra_limits capped = lone;
     capped.requests = 12;
-    struct lone_run cap = run_lone(capped, 100, 1e9, true);
+    struct lone_run cap = run_lone(capped, 100, 1e9, true, 0);
     CHECK(cap.highest == 12, "REMOTEIO_STREAM_REQUESTS=12 bounds the growth (highest %d)",
           cap.highest);
     /* An origin that does not throttle connections: the machine gives 1500 MB/s whatever
      * the requests; one probe to 16 finds no gain and the stream stays at 8. */
-    struct lone_run lan = run_lone(lone, 1500, 1500, true);
+    struct lone_run lan = run_lone(lone, 1500, 1500, true, 0);
     CHECK(lan.final == 8 && lan.highest <= 16,
           "against an unthrottled origin the stream goes back to 8 (highest %d, final %d)",
           lan.highest, lan.final);
-    CHECK(lan.reads_above_shared <= 2 * 64 + 8,
-          "... after probing for at most two windows' worth (%d reads above 8)",
-          lan.reads_above_shared);
+    CHECK(lan.probes <= 4 && lan.reads_above_shared <= lan.probes * 250,
+          "... probing again less and less often: %d probes in 2 GiB, each of a window and two measurements (%d "
+          "reads above 8)", lan.probes, lan.reads_above_shared);
     /* Throughput that rises up to 16 requests and not beyond (a 1600 MB/s link). */
-    struct lone_run mid = run_lone(lone, 100, 1600, true);
-    CHECK(mid.final == 16, "a stream settles where more requests stop helping (final %d)",
-          mid.final);
+    struct lone_run mid = run_lone(lone, 100, 1600, true, 0);
+    CHECK(mid.settled == 16 && mid.highest == 32,
+          "a stream settles where more requests stop helping (%d; highest %d)", mid.settled,
+          mid.highest);
+    /* The same on a busy machine, whose pace changes by up to 30% every 32 MiB. */
+    int wrong = 0, over16 = 0;
+    for (int k = 0; k < 8; k++) {
+        jitter_seed = 88172645463325252ull + 7919 * (uint64_t)k;
+        struct lone_run busy_lan = run_lone(lone, 1500, 1500, true, 0.3);
+        struct lone_run busy_thr = run_lone(lone, 100, 1e9, true, 0.3);
+        wrong += busy_lan.settled != 8;
+        wrong += busy_thr.settled != 32;
+        over16 += busy_lan.highest > 16;
+    }
+    CHECK(wrong == 0 && over16 <= 1, "... with the machine's pace changing by 30%% every 32 MiB: "
+          "%d of 16 runs settled wrong; %d of 8 on an unthrottled origin probed 32", wrong, over16);
     /* Not alone (another stream or random reads in the process): never above 8. */
-    struct lone_run shared = run_lone(lone, 100, 1e9, false);
+    struct lone_run shared = run_lone(lone, 100, 1e9, false, 0);
     CHECK(shared.highest == 8, "a stream that is not alone keeps 8 requests (highest %d)",
           shared.highest);
 }
@@ -309,6 +361,7 @@ static void test_lone_stream_yields(void)
     double t = 1000.0;
     int64_t pos = 0;
     for (; pos < 2 * GiB; pos += MiB) {
+        lim.fetched = (uint64_t)pos;
         ra_on_read(&ra, &lim, pos, MiB, (uint64_t)t, &d);
         t += 1.048576 * 1000.0 / (d.requests > 0 ? d.requests * 100.0 : 800.0);
     }
