@@ -87,7 +87,7 @@ static uint64_t dc_chunk_size(void)
 /* ---- the writer: slab writes (CRC + pwrite + publish) off the fetching thread ----
  * A fetched chunk that was claimed is copied into one of the queue's buffers and the
  * writer thread stores it; the fetching thread goes on at once.  The buffers are
- * WRITE_QUEUE_BYTES in all (reserved once, touched as used): when every one is taken the
+ * write_queue_bytes in all (part of the memory budget; reserved once, touched as used): when every one is taken the
  * fetching thread stores the chunk itself, as it would with no writer (a readahead
  * thread first waits a little for a buffer; a reader's never waits), and no chunk is
  * dropped: dropping them when the writer falls behind
@@ -101,6 +101,19 @@ static uint64_t dc_chunk_size(void)
 #define WRITE_QUEUE_BYTES ((size_t)8 << 20)
 #define WRITE_DRAIN_MS 2000
 #define WRITE_WAIT_MS 500 /* < 1000 */
+
+/* The queue's buffers hold fetched data: they come out of REMOTEIO_CACHE_SIZE (an
+ * eighth of it, WRITE_QUEUE_BYTES at most), and the memory cache is opened with the rest. */
+static uint64_t write_queue_bytes;
+
+uint64_t disk_tier_memory_share(uint64_t cache_size)
+{
+    if (!config.cache_dir || !config.cache_dir[0])
+        return 0;
+    uint64_t b = cache_size / 8;
+    write_queue_bytes = b < WRITE_QUEUE_BYTES ? b : WRITE_QUEUE_BYTES;
+    return write_queue_bytes;
+}
 
 struct wjob {
     struct disk_claim claim;
@@ -192,7 +205,11 @@ static bool writer_running(struct disk_cache *dc)
         return false;
     if (!wq.jobs) {
         size_t cs = dc_chunk_size();
-        wq.njobs = WRITE_QUEUE_BYTES / cs ? WRITE_QUEUE_BYTES / cs : 1;
+        wq.njobs = write_queue_bytes / cs;
+        if (wq.njobs == 0) { /* no room for one buffer: fetching threads write */
+            wq.failed = true;
+            return false;
+        }
         wq.jobs = calloc(wq.njobs, sizeof *wq.jobs);
         wq.arena = malloc(wq.njobs * cs); /* untouched pages cost nothing */
         if (!wq.jobs || !wq.arena) {

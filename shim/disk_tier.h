@@ -31,6 +31,11 @@
 /* Open the tier if REMOTEIO_CACHE_DIR is set (chunk_size: the memory cache's).  Never
  * fails the caller: a tier that cannot be used is logged once and left off. */
 void disk_tier_start(uint64_t chunk_size);
+
+/* The part of the memory budget (REMOTEIO_CACHE_SIZE) the tier's write queue takes when
+ * REMOTEIO_CACHE_DIR is set, 0 otherwise: the memory cache is given the rest, so that
+ * the two together stay within the budget.  Called once, before the cache is made. */
+uint64_t disk_tier_memory_share(uint64_t cache_size);
 bool disk_tier_on(void);
 
 /* The disk key of one version of an object (URL as mapped, ETag else Last-Modified,

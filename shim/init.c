@@ -76,7 +76,8 @@ int shim_start_backend(void)
             backend_state = -1;
         } else if (prefetch_init(), atexit(stop_readahead_at_exit) != 0) {
             backend_state = -1;
-        } else if (cache_init(config.chunk_size, config.cache_size) < 0) {
+        } else if (cache_init(config.chunk_size,
+                              config.cache_size - disk_tier_memory_share(config.cache_size)) < 0) {
             backend_state = -1;
         } else {
             for (size_t i = 0; i < config.nmaps; i++)
