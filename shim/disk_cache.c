@@ -4,8 +4,8 @@
  * Locking: h->lock (process-shared, robust) guards every index field except the slots'
  * seq, ref and pin words, which are atomics (used without the lock by readers and
  * waiters); it is never held across a syscall other than the liveness probes kill(pid, 0)
- * and, for fillers, one read of /proc/PID/stat.  dc->verified, dc->stored and dc->local
- * are this process's, every word of them atomic. */
+ * and, for fillers, one read of /proc/PID/stat.  dc->stored and dc->local are this
+ * process's, every word of them atomic. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/fs.h>
@@ -595,20 +595,6 @@ static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
     return 0;
 }
 
-/* Has this process verified slot i in generation seq?  (dc->verified: one word per slot,
- * seq + 1 once the slot's bytes matched its CRC; 0, or an older seq, otherwise.) */
-static bool verified(const struct disk_cache *dc, uint32_t i, uint32_t seq)
-{
-    return dc->verified && seq + 1 != 0 &&
-           __atomic_load_n(&dc->verified[i], __ATOMIC_RELAXED) == seq + 1;
-}
-
-static void set_verified(struct disk_cache *dc, uint32_t i, uint32_t seq)
-{
-    if (dc->verified)
-        __atomic_store_n(&dc->verified[i], seq + 1, __ATOMIC_RELAXED);
-}
-
 /* len bytes of the slab at off into buf; false on a short read or an error (which makes
  * the tier step aside). */
 static bool slab_read(struct disk_cache *dc, void *buf, size_t len, off_t off)
@@ -642,18 +628,16 @@ static void failed_check(struct disk_cache *dc, const struct held *h, uint64_t c
     }
 }
 
-/* Copy [from, from+len) of a held chunk into buf (buf NULL, len 0: only verify it).  The CRC
- * runs over the whole chunk unless this process verified the slot in this generation: over
- * buf when the range is the whole chunk, else over a scratch copy.  The length, or
+/* Copy [from, from+len) of a held chunk into buf (buf NULL, len 0: only verify it).  The
+ * whole chunk is read and its CRC checked over the bytes copied from, on every call (I2):
+ * into buf when the range is the whole chunk, else into a scratch copy.  The length, or
  * -ENOENT (reused meanwhile), -EBADMSG (failed its check, dropped), -ENOMEM, -ENODEV. */
 static ssize_t copy_held(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                          struct held *h, size_t from, void *buf, size_t len)
 {
     off_t at = slot_offset(dc, h->i);
-    bool trusted = verified(dc, h->i, h->seq), good;
-    if (trusted) {
-        good = len == 0 || slab_read(dc, buf, len, at + (off_t)from);
-    } else if (buf && from == 0 && len == h->len) {
+    bool good;
+    if (buf && from == 0 && len == h->len) {
         good = slab_read(dc, buf, len, at) && chunk_crc(k, chunk, h->len, buf) == h->crc;
     } else {
         char *scratch = malloc(h->len);
@@ -669,16 +653,12 @@ static ssize_t copy_held(struct disk_cache *dc, const struct disk_key *k, uint64
     }
     bool same = release(dc, h);
     if (good && same) {
-        if (!trusted)
-            set_verified(dc, h->i, h->seq);
         COUNT(dc, hits, 1);
         return (ssize_t)len;
     }
     COUNT(dc, misses, 1);
     if (!same || off(dc))
         return off(dc) ? -ENODEV : -ENOENT; /* reused under us, or the tier stepped aside */
-    if (trusted)
-        return -ENOENT; /* a short read of a verified chunk (a truncated slab) */
     failed_check(dc, h, chunk);
     return -EBADMSG;
 }

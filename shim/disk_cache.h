@@ -32,12 +32,9 @@
  *   another version of that URL was stored since: reopening an unchanged object is O(1).
  *
  *   Reads.  A reader pins the slot, preads the bytes it needs, and checks the slot's seq
- *   did not move.  Each process keeps, per slot, the seq at which it last checked the
- *   slot's CRC against the slab's bytes (dc->verified): the first read of a slot in a
- *   generation reads the whole chunk and checks it (into the caller's buffer when it
- *   asked for the whole chunk, else through a scratch copy); later reads of that
- *   generation copy only the bytes asked for.  A fill never counts as a check: the
- *   filler checked its buffer, not the slab.  A process also remembers where it last
+ *   did not move.  Every read reads the whole chunk and checks it (into the caller's
+ *   buffer when it asked for the whole chunk, else through a scratch copy), then copies
+ *   the bytes asked for (I2).  A process also remembers where it last
  *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
  *   slot's seq still equal means the slot still holds that chunk, READY; the reader pins
  *   it and checks the seq again, then copies and checks it once more (I2).  Such a read
@@ -48,15 +45,14 @@
  * Invariants
  *   I1 The files' sizes and allocations are fixed when the index is built; no call grows
  *      them (pwrite only within [0, slab_size), the index only through its mapping).
- *   I2 A byte is returned only if this process matched the CRC over key, chunk index,
- *      length and the slab's bytes of that slot in its current generation (seq), and the
- *      seq did not change between that and the copy: a slot reused under a reader is a
- *      miss, never served.  A slot's bytes change only while it is FILLING or ORPHAN
- *      (I4), and every change of state moves the seq, so bytes checked in a generation
- *      stay those bytes until the seq moves; what the check catches is a torn or
- *      corrupted write, a flipped bit read from the medium, a truncated slab.  (A bit
- *      flipped on the medium after this process checked the slot, and read back after the
- *      page cache dropped the page, is caught by the next process, not this one.)
+ *   I2 A byte is returned only if the very bytes it was copied from (one pread of the
+ *      whole chunk, into the caller's buffer or a scratch copy) matched the CRC over key,
+ *      chunk index, length and bytes, and the slot's seq did not change between the pin
+ *      and the check: a slot reused under a reader is a miss, never served.  The check is
+ *      made on every read, never remembered: the slab is a file that anything running as
+ *      the user can write, and bytes checked a moment ago may not be the bytes read now
+ *      (a torn or corrupted write, a flipped bit read from the medium, a truncated slab,
+ *      junk written into it under a reader: t-disk-cache-e2e's damage scenario).
  *   I3 The index lock (a process-shared robust mutex) guards every mutable field of the
  *      index but the atomic words a lock-free read uses (seq, ref, pins); it is held for
  *      memory work only, never across a pread/pwrite, a fetch or a
@@ -149,8 +145,8 @@ ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_
                         void *buf, size_t len);
 
 /* Copy [off, off+len) of chunk of k into buf straight from the slab (buf NULL and len 0:
- * only make sure it is there and sound).  The chunk's checksum is verified the first
- * time this process reads its slot in the slot's current generation (I2).  len, or the
+ * only make sure it is there and sound).  The chunk's checksum is verified over the bytes
+ * copied, on every call (I2).  len, or the
  * errors of disk_cache_read (-EINVAL: the range is not within the chunk; -ENOENT is not
  * counted as a miss), -ENOMEM, or -EAGAIN: this process stored that chunk itself (the
  * memory cache in front likely holds it still). */

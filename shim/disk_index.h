@@ -98,7 +98,6 @@ struct disk_cache {
     uint64_t limit;
     uint64_t pin_lease_ms, fill_lease_ms; /* this process's leases (disk_cache_set_leases) */
     int disabled; /* atomic */
-    uint32_t *verified; /* per slot: seq + 1 once this process checked its CRC (atomics) */
     uint32_t *stored;   /* per slot: seq + 1 when this process published it (atomics) */
     struct dc_local *local; /* local_mask + 1 entries (in local_mem), or NULL */
     void *local_mem;
