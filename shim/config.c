@@ -736,7 +736,10 @@ void config_free(struct config *c)
     free(c->maps);
     free_map_options(&c->defaults);
     for (size_t i = 0; i < NKNOBS; i++)
-        if (knobs[i].map_opt < 0 && (knobs[i].kind == KIND_PATH || knobs[i].kind == KIND_STATS))
+        if (knobs[i].map_opt < 0 &&
+            (knobs[i].kind == KIND_PATH || knobs[i].kind == KIND_STATS ||
+             knobs[i].kind == KIND_STRING || knobs[i].kind == KIND_COMMAND ||
+             knobs[i].kind == KIND_HEADERS))
             free(*(char **)knob_field(c, &knobs[i]));
     memset(c, 0, sizeof *c);
 }

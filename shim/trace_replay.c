@@ -55,7 +55,8 @@ struct replay *replay_new(const struct trace_run *runs, uint32_t n, const struct
     r->pend = malloc(BATCH_RUNS * sizeof *r->pend);
     if (!r->runs || !r->cum || !r->by_chunk || !r->pend)
         goto fail;
-    memcpy(r->runs, runs, n * sizeof *runs);
+    if (n)
+        memcpy(r->runs, runs, n * sizeof *runs); /* runs may be NULL when n is 0 */
     r->cum[0] = 0;
     for (uint32_t i = 0; i < n; i++) {
         r->cum[i + 1] = r->cum[i] + runs[i].count;
