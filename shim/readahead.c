@@ -72,6 +72,19 @@
  * from then on are window/8.  The reader never has more than one window ahead of it:
  * when it stops, readahead stops; when it seeks away, its stream ages out of the LRU.
  *
+ * Several streams keep 8 each and do not probe, also when they are the process's only
+ * readers (a parallel copy: four streams of one object): four of them use the 32
+ * requests readahead's workers have, as many as 32 parallel downloads, in parts of
+ * window/8 (6 MiB with four 48 MiB windows).  The measured-gain rule does not carry over
+ * to streams sharing one fetch rate: one of four stepping from 8 to 16 adds a quarter
+ * to what is in flight, which cannot show the 20% a first step needs, and all four
+ * stepping together would decide only after some 800 MiB of reading (two windows of
+ * settling, half a measure, a window of probing, each four streams' worth), most of a
+ * 1 GiB copy.  Nor would they gain: on the s3 profile each of four streams had 4 to 6
+ * of its 8 parts in flight once its window was full (the readers, not the connections,
+ * were behind), and 12 each (48 workers) read 0.74x the 32 curls against 0.85x at 8 in
+ * the same spell, in 402 requests instead of 294 (tests/bench/readahead.md).
+ *
  * Readahead also stops where another stream began ahead of this one, once that stream
  * has read 1 MiB (or this one's window, if smaller).  Programs that split a file among
  * readers (fio jobs, a parallel copy) end each reader's part where the next reader

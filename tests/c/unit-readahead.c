@@ -5,7 +5,8 @@
  * where another reader began (even one held up after a few reads); a stream alone in the
  * process probes for more requests in flight, keeps them only while the origin delivers
  * faster (also when the machine's pace changes under it), probes less and less often when
- * they do not help, and drops back at once when it is no longer alone.
+ * they do not help, and drops back at once when it is no longer alone; several streams of
+ * one object keep 8 each, also with the process otherwise quiet.
  * Prints "N passed, N failed". */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -382,6 +383,7 @@ static void test_lone_stream_yields(void)
     CHECK(largest == 8 * MiB, "... and issues window/8 parts again (%" PRId64 " KiB)",
           largest >> 10);
     /* Two streams of one object: neither grows, even with the process otherwise quiet. */
+    lim.alone = true;
     struct ra_state two = { 0 };
     struct reader a = { 0 }, b = { .pos = 16 * GiB, .issued_end = 16 * GiB };
     int highest = 0;
@@ -398,6 +400,42 @@ static void test_lone_stream_yields(void)
           highest);
 }
 
+/* Four streams of one object (a parallel copy, the benchmark's "streams" row) with the
+ * process otherwise quiet, against an origin that rewards every request in flight (100 MB/s
+ * each): each keeps 8 requests in flight, together the 32 that readahead's workers have,
+ * in parts of window/8 = 6 MiB (a quarter of the 192 MiB budget each), and none probes. */
+static void test_four_streams_share(void)
+{
+    struct ra_limits lim = limits;
+    lim.requests = 32;
+    lim.alone = true;
+    struct ra_state ra = { 0 };
+    int64_t pos[4];
+    for (int k = 0; k < 4; k++)
+        pos[k] = k * 16 * GiB;
+    int req[4] = { 0 }, highest = 0;
+    int64_t largest = 0, fetched = 0;
+    double t = 1000.0;
+    for (int i = 0; i < 2000; i++) {
+        for (int k = 0; k < 4; k++) {
+            struct ra_decision d;
+            lim.fetched = (uint64_t)fetched;
+            ra_on_read(&ra, &lim, pos[k], MiB, (uint64_t)t, &d);
+            pos[k] += MiB;
+            fetched += MiB;
+            req[k] = d.requests;
+            highest = d.requests > highest ? d.requests : highest;
+            if (d.len > 0 && d.part > largest)
+                largest = d.part;
+            int all = req[0] + req[1] + req[2] + req[3];
+            t += 1.048576 * 1000.0 / ((all > 0 ? all : 8) * 100.0);
+        }
+    }
+    CHECK(highest == 8 && req[0] + req[1] + req[2] + req[3] == 32,
+          "four streams of one object keep 8 requests each, 32 in all (highest %d)", highest);
+    CHECK(largest == 6 * MiB, "... in parts of window/8 (%" PRId64 " KiB)", largest >> 10);
+}
+
 int main(void)
 {
     test_one_stream();
@@ -409,6 +447,7 @@ int main(void)
     test_end_of_object();
     test_lone_stream_requests();
     test_lone_stream_yields();
+    test_four_streams_share();
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }
