@@ -326,10 +326,11 @@ void disk_index_repair(struct disk_cache *dc, bool force)
     log_info("disk cache %s: index repaired (%u chunks kept)", dc->dir, nready);
 }
 
-static int lock_index(struct disk_cache *dc)
+/* The lock, whether or not the tier stepped aside: for a process to give back its own
+ * claims (a failed fill, an abandon), which other processes would otherwise wait for
+ * until the claim's lease runs out.  0, -ETIMEDOUT or -ENODEV. */
+static int lock_index_any(struct disk_cache *dc)
 {
-    if (off(dc))
-        return -ENODEV;
     /* timedlock (CLOCK_REALTIME) rather than clocklock: the sanitizers know it; a clock
      * step can only move this one bounded wait. */
     struct timespec ts;
@@ -352,6 +353,11 @@ static int lock_index(struct disk_cache *dc)
         return -ENODEV;
     }
     return 0;
+}
+
+static int lock_index(struct disk_cache *dc)
+{
+    return off(dc) ? -ENODEV : lock_index_any(dc);
 }
 
 static void unlock_index(struct disk_cache *dc)
@@ -832,48 +838,51 @@ static bool claim_holds(struct disk_cache *dc, const struct disk_claim *c)
            same_key(&s->key, &c->key);
 }
 
-/* Claim c was lost to a takeover while its owner (this process) lived: its slot, made an
- * orphan, is free again now that we write no more into it. */
-static void release_orphan(struct disk_cache *dc, const struct disk_claim *c)
+/* Lock held: claim c failed (it is stale, or the fill or the tier failed).  A slot this
+ * process still holds for c's chunk is freed at once, so that nobody waits for it until
+ * its lease runs out: c's orphan (its claim was taken over while this process lived),
+ * or c's slot still FILLING under this pid whose seq moved under the claim (a repair of
+ * the index bumps every slot's seq).  Nothing else can be such a slot: only this
+ * process's claim of that chunk puts it FILLING under its pid, a second claim of a chunk
+ * FILLING under a live pid is refused (-EINPROGRESS) until its lease ends, and then it
+ * becomes an orphan; so the slot is not another claim's, and this process writes no
+ * more into it. */
+static void release_own(struct disk_cache *dc, const struct disk_claim *c)
 {
     if (c->slot >= dc->nslots)
         return;
     struct dc_slot *s = &dc->slots[c->slot];
-    if (s->state == SLOT_ORPHAN && s->owner == getpid() && s->chunk == c->chunk &&
-        same_key(&s->key, &c->key))
+    if ((s->state == SLOT_ORPHAN || s->state == SLOT_FILLING) && s->owner == getpid() &&
+        s->chunk == c->chunk && same_key(&s->key, &c->key))
         drop(dc, c->slot);
 }
 
 void disk_cache_abandon(struct disk_cache *dc, const struct disk_claim *c)
 {
-    if (lock_index(dc))
+    if (lock_index_any(dc))
         return;
-    if (claim_holds(dc, c))
-        drop(dc, c->slot);
-    else
-        release_orphan(dc, c);
+    release_own(dc, c); /* claim_holds(dc, c) or not */
     unlock_index(dc);
 }
 
 int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const void *data,
                     size_t len)
 {
-    if (off(dc))
-        return -ENODEV;
     if (len == 0 || len > dc->chunk_size || c->slot >= dc->nslots) {
         disk_cache_abandon(dc, c);
         return -EINVAL;
     }
     /* A claim lost already (lease run out, taken over) writes nothing.  One lost during
-     * the pwrite below writes into its own slot, an orphan that nobody else uses (I4). */
-    if (lock_index(dc))
+     * the pwrite below writes into its own slot, an orphan that nobody else uses (I4).
+     * Every way out but success gives the slot back at once (release_own). */
+    if (lock_index_any(dc))
         return -ENODEV;
-    bool holds = claim_holds(dc, c);
+    bool holds = !off(dc) && claim_holds(dc, c);
     if (!holds)
-        release_orphan(dc, c);
+        release_own(dc, c);
     unlock_index(dc);
     if (!holds)
-        return -ESTALE;
+        return off(dc) ? -ENODEV : -ESTALE;
     uint32_t crc = chunk_crc(&c->key, c->chunk, (uint32_t)len, data);
     size_t done = 0;
     while (done < len) {
@@ -889,10 +898,10 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
         }
         done += (size_t)w;
     }
-    if (lock_index(dc))
+    if (lock_index_any(dc))
         return -ENODEV;
-    int rc = -ESTALE;
-    if (claim_holds(dc, c)) {
+    int rc = off(dc) ? -ENODEV : -ESTALE;
+    if (rc == -ESTALE && claim_holds(dc, c)) {
         struct dc_slot *s = &dc->slots[c->slot];
         s->len = (uint32_t)len;
         s->crc = crc;
@@ -909,7 +918,7 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
                              __ATOMIC_RELAXED);
         rc = 0;
     } else {
-        release_orphan(dc, c);
+        release_own(dc, c);
     }
     unlock_index(dc);
     if (rc == 0) {

@@ -68,7 +68,10 @@
  *      owner lives but is past its lease becomes an ORPHAN and the chunk is claimed in
  *      another slot.  Only a slot's FILLING owner writes into it, so no late filler ever
  *      writes over another's chunk: it writes into its orphan, cannot publish it (the seq
- *      moved) and frees it.  Nothing stays pinned or FILLING beyond a lease; an ORPHAN
+ *      moved) and frees it.  A claim whose fill fails for any reason (lost, its slot's
+ *      seq moved by a repair, a failed write, the tier stepped aside) or that is
+ *      abandoned frees its slot at once, so that waiters go on without waiting out the
+ *      lease.  Nothing stays pinned or FILLING beyond a lease; an ORPHAN
  *      holds a slot while its live filler is stuck, ORPHAN_MAX_MS at most.
  *   I5 An index whose magic, format version, sizes or header CRC do not match, or whose
  *      files are missing or of the wrong size, is rebuilt empty (one log line) by a process
