@@ -4,8 +4,8 @@
  * Locking: h->lock (process-shared, robust) guards every index field except the slots'
  * seq, ref and pin words, which are atomics (used without the lock by readers and
  * waiters); it is never held across a syscall other than the liveness probes kill(pid, 0)
- * and, for fillers, one read of /proc/PID/stat.  dc->verified, dc->stored and dc->local
- * are this process's, every word of them atomic. */
+ * and, for fillers, one read of /proc/PID/stat.  dc->stored and dc->local are this
+ * process's, every word of them atomic. */
 #include <errno.h>
 #include <limits.h>
 #include <linux/fs.h>
@@ -392,15 +392,37 @@ static int32_t my_pid(void)
     return p;
 }
 
-static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len, const void *data)
+/* The bytes of block b of a chunk (DC_BLOCKS blocks of chunk_size / DC_BLOCKS bytes, the
+ * last ones short or empty when the chunk is): [*at, *at + return). */
+static size_t block_span(const struct disk_cache *dc, uint32_t len, uint32_t b, size_t *at)
+{
+    size_t bs = dc->chunk_size / DC_BLOCKS;
+    *at = (size_t)b * bs;
+    return *at >= len ? 0 : len - *at < bs ? len - *at : bs;
+}
+
+static void block_crcs(const struct disk_cache *dc, uint32_t len, const void *data,
+                       uint32_t bcrc[DC_BLOCKS])
+{
+    for (uint32_t b = 0; b < DC_BLOCKS; b++) {
+        size_t at, n = block_span(dc, len, b, &at);
+        bcrc[b] = n ? crc32c_x4((const char *)data + at, n) : 0;
+    }
+}
+
+/* The slot's CRC: over the key, the chunk index, the length and the blocks' CRCs. */
+static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len,
+                          const uint32_t bcrc[DC_BLOCKS])
 {
     struct {
         uint8_t id[16];
         uint64_t url_hash, chunk;
         uint32_t len, pad;
+        uint32_t bcrc[DC_BLOCKS];
     } hdr = { .url_hash = k->url_hash, .chunk = chunk, .len = len };
     memcpy(hdr.id, k->id, sizeof hdr.id);
-    return crc32c(crc32c_x4(data, len), &hdr, sizeof hdr);
+    memcpy(hdr.bcrc, bcrc, sizeof hdr.bcrc);
+    return crc32c(0, &hdr, sizeof hdr);
 }
 
 static off_t slot_offset(const struct disk_cache *dc, uint32_t i)
@@ -601,22 +623,6 @@ static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
     return 0;
 }
 
-/* Has this process verified slot i in generation seq?  (dc->verified: one word per slot,
- * seq + 1 once the slot's bytes matched its CRC; 0, or an older seq, otherwise.) */
-static bool verified(const struct disk_cache *dc, uint32_t i, uint32_t seq)
-{
-    return dc->verified && seq + 1 != 0 &&
-           __atomic_load_n(&dc->verified[i], __ATOMIC_RELAXED) == seq + 1;
-}
-
-static void set_verified(struct disk_cache *dc, uint32_t i, uint32_t seq)
-{
-    if (dc->verified)
-        __atomic_store_n(&dc->verified[i], seq + 1, __ATOMIC_RELAXED);
-}
-
-/* len bytes of the slab at off into buf; false on a short read or an error (which makes
- * the tier step aside). */
 static bool slab_read(struct disk_cache *dc, void *buf, size_t len, off_t off)
 {
     size_t got = 0;
@@ -648,43 +654,52 @@ static void failed_check(struct disk_cache *dc, const struct held *h, uint64_t c
     }
 }
 
-/* Copy [from, from+len) of a held chunk into buf (buf NULL, len 0: only verify it).  The CRC
- * runs over the whole chunk unless this process verified the slot in this generation: over
- * buf when the range is the whole chunk, else over a scratch copy.  The length, or
+/* Copy [from, from+len) of a held chunk into buf (buf NULL, len 0: only verify all of
+ * it).  Every call checks what it returns (I2): the blocks that cover the range are read
+ * (straight into buf when the range is whole blocks, else into a scratch copy) and each
+ * matched against its CRC, the blocks' CRCs against the slot's CRC.  The length, or
  * -ENOENT (reused meanwhile), -EBADMSG (failed its check, dropped), -ENOMEM, -ENODEV. */
 static ssize_t copy_held(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                          struct held *h, size_t from, void *buf, size_t len)
 {
-    off_t at = slot_offset(dc, h->i);
-    bool trusted = verified(dc, h->i, h->seq), good;
-    if (trusted) {
-        good = len == 0 || slab_read(dc, buf, len, at + (off_t)from);
-    } else if (buf && from == 0 && len == h->len) {
-        good = slab_read(dc, buf, len, at) && chunk_crc(k, chunk, h->len, buf) == h->crc;
-    } else {
-        char *scratch = malloc(h->len);
+    size_t bs = dc->chunk_size / DC_BLOCKS;
+    uint32_t bcrc[DC_BLOCKS];
+    /* Pinned and READY: fixed in this generation, which release() confirms. */
+    memcpy(bcrc, dc->slots[h->i].bcrc, sizeof bcrc);
+    bool good = h->len > 0 && h->len <= dc->chunk_size &&
+                chunk_crc(k, chunk, h->len, bcrc) == h->crc;
+    size_t lo = 0, hi = h->len; /* the covering blocks: [lo, hi) */
+    if (len) {
+        lo = from / bs * bs;
+        hi = (from + len + bs - 1) / bs * bs;
+        if (hi > h->len)
+            hi = h->len;
+    }
+    char *scratch = NULL, *dst = buf;
+    if (good && !(buf && lo == from && hi == from + len)) {
+        scratch = malloc(hi - lo);
         if (!scratch) {
             release(dc, h);
             return -ENOMEM;
         }
-        good = slab_read(dc, scratch, h->len, at) &&
-               chunk_crc(k, chunk, h->len, scratch) == h->crc;
-        if (good && len)
-            memcpy(buf, scratch + from, len);
-        free(scratch);
+        dst = scratch;
     }
+    good = good && slab_read(dc, dst, hi - lo, slot_offset(dc, h->i) + (off_t)lo);
+    for (uint32_t b = (uint32_t)(lo / bs); good && b * bs < hi; b++) {
+        size_t at, n = block_span(dc, h->len, b, &at);
+        good = crc32c_x4(dst + (at - lo), n) == bcrc[b];
+    }
+    if (good && scratch && len)
+        memcpy(buf, scratch + (from - lo), len);
+    free(scratch);
     bool same = release(dc, h);
     if (good && same) {
-        if (!trusted)
-            set_verified(dc, h->i, h->seq);
         COUNT(dc, hits, 1);
         return (ssize_t)len;
     }
     COUNT(dc, misses, 1);
     if (!same || off(dc))
         return off(dc) ? -ENODEV : -ENOENT; /* reused under us, or the tier stepped aside */
-    if (trusted)
-        return -ENOENT; /* a short read of a verified chunk (a truncated slab) */
     failed_check(dc, h, chunk);
     return -EBADMSG;
 }
@@ -883,7 +898,9 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
     unlock_index(dc);
     if (!holds)
         return off(dc) ? -ENODEV : -ESTALE;
-    uint32_t crc = chunk_crc(&c->key, c->chunk, (uint32_t)len, data);
+    uint32_t bcrc[DC_BLOCKS];
+    block_crcs(dc, (uint32_t)len, data, bcrc);
+    uint32_t crc = chunk_crc(&c->key, c->chunk, (uint32_t)len, bcrc);
     size_t done = 0;
     while (done < len) {
         ssize_t w = sys_pwrite(dc->slab_fd, (const char *)data + done, len - done,
@@ -905,6 +922,7 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
         struct dc_slot *s = &dc->slots[c->slot];
         s->len = (uint32_t)len;
         s->crc = crc;
+        memcpy(s->bcrc, bcrc, sizeof s->bcrc);
         s->state = SLOT_READY;
         s->tick = ++dc->h->tick;
         list_push_head(dc, c->slot);

@@ -32,13 +32,16 @@
  *   another version of that URL was stored since: reopening an unchanged object is O(1).
  *
  *   Reads.  A reader pins the slot, preads the bytes it needs, and checks the slot's seq
- *   did not move.  Each process keeps, per slot, the seq at which it last checked the
- *   slot's CRC against the slab's bytes (dc->verified): the first read of a slot in a
- *   generation reads the whole chunk and checks it (into the caller's buffer when it
- *   asked for the whole chunk, else through a scratch copy); later reads of that
- *   generation copy only the bytes asked for.  A fill never counts as a check: the
- *   filler checked its buffer, not the slab.  A process also remembers where it last
- *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
+ *   did not move.  A chunk is cut into DC_BLOCKS blocks, each with its own CRC in the slot
+ *   (bcrc), and the slot's CRC covers those with the key, chunk index and length: every
+ *   read, however small, reads the blocks that cover its range and checks each of them
+ *   and the block CRCs against the slot's CRC, in the bytes it returns (read straight
+ *   into the caller's buffer when the range is whole blocks, else through a scratch
+ *   copy).  A 4 KiB read of a 64 KiB chunk checks 4 KiB; nothing is trusted from an
+ *   earlier check, so bytes changed in the slab after one read are caught by the next
+ *   (an earlier design checked a slot once per process and generation, and served junk
+ *   written into the slab after that check).  A process also remembers where it last
+ *   found a chunk READY (slot, seq: dc->local) *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
  *   slot's seq still equal means the slot still holds that chunk, READY; the reader pins
  *   it and checks the seq again, then copies and checks it once more (I2).  Such a read
  *   cannot move the slot up the eviction list: it marks the slot referenced, and a claim
@@ -48,15 +51,12 @@
  * Invariants
  *   I1 The files' sizes and allocations are fixed when the index is built; no call grows
  *      them (pwrite only within [0, slab_size), the index only through its mapping).
- *   I2 A byte is returned only if this process matched the CRC over key, chunk index,
- *      length and the slab's bytes of that slot in its current generation (seq), and the
- *      seq did not change between that and the copy: a slot reused under a reader is a
- *      miss, never served.  A slot's bytes change only while it is FILLING or ORPHAN
- *      (I4), and every change of state moves the seq, so bytes checked in a generation
- *      stay those bytes until the seq moves; what the check catches is a torn or
- *      corrupted write, a flipped bit read from the medium, a truncated slab.  (A bit
- *      flipped on the medium after this process checked the slot, and read back after the
- *      page cache dropped the page, is caught by the next process, not this one.)
+ *   I2 A byte is returned only if, in the same call, the copy it is returned from matched
+ *      its block's CRC, the block CRCs matched the slot's CRC over key, chunk index,
+ *      length and them, and the slot's seq did not change from the pin to the end of the
+ *      copy: a slot reused under a reader is a miss, never served.  What the check
+ *      catches is a torn or corrupted write, a flipped bit read from the medium, junk
+ *      written into the slab or the index at any time, a truncated slab.
  *   I3 The index lock (a process-shared robust mutex) guards every mutable field of the
  *      index but the atomic words a lock-free read uses (seq, ref, pins); it is held for
  *      memory work only, never across a pread/pwrite, a fetch or a
@@ -152,8 +152,8 @@ ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_
                         void *buf, size_t len);
 
 /* Copy [off, off+len) of chunk of k into buf straight from the slab (buf NULL and len 0:
- * only make sure it is there and sound).  The chunk's checksum is verified the first
- * time this process reads its slot in the slot's current generation (I2).  len, or the
+ * only make sure it is there and sound).  The blocks that cover the range are checked
+ * in the bytes copied, at every call (I2).  len, or the
  * errors of disk_cache_read (-EINVAL: the range is not within the chunk; -ENOENT is not
  * counted as a miss), -ENOMEM, or -EAGAIN: this process stored that chunk itself (the
  * memory cache in front likely holds it still). */

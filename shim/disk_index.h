@@ -12,9 +12,10 @@
 #include "disk_cache.h"
 
 #define DC_MAGIC "RIODCIDX"
-#define DC_FORMAT 2 /* 2: dc_slot.ref */
+#define DC_FORMAT 3 /* 2: dc_slot.ref; 3: dc_slot.bcrc */
 #define DC_HEADER_SIZE 4096
 #define DC_PINS 6
+#define DC_BLOCKS 16 /* a chunk's blocks, each with its own CRC (dc_slot.bcrc) */
 #define NIL UINT32_MAX
 #define PIN_LEASE_MS 10000   /* a reader copies one chunk in far less */
 #define FILL_LEASE_MS 30000  /* a filler fetches and writes one chunk in far less */
@@ -60,6 +61,9 @@ struct dc_slot {
     uint32_t state, len, crc;
     int32_t owner;     /* FILLING, ORPHAN: the filler's pid */
     uint32_t hnext, prev, next;
+    /* READY: CRC32C (crc32c_x4) of each block of chunk_size / DC_BLOCKS bytes (the last
+     * one short when len is); crc covers them with the key, the chunk index and len. */
+    uint32_t bcrc[DC_BLOCKS];
 } __attribute__((aligned(64)));
 
 struct counters {
@@ -98,7 +102,6 @@ struct disk_cache {
     uint64_t limit;
     uint64_t pin_lease_ms, fill_lease_ms; /* this process's leases (disk_cache_set_leases) */
     int disabled; /* atomic */
-    uint32_t *verified; /* per slot: seq + 1 once this process checked its CRC (atomics) */
     uint32_t *stored;   /* per slot: seq + 1 when this process published it (atomics) */
     struct dc_local *local; /* local_mask + 1 entries (in local_mem), or NULL */
     void *local_mem;

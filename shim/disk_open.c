@@ -220,11 +220,8 @@ static void use_mapping(struct disk_cache *dc)
     dc->slots = (struct dc_slot *)((char *)dc->h + DC_HEADER_SIZE);
     dc->buckets = (uint32_t *)(dc->slots + dc->nslots);
     dc->limit = dc->h->limit;
-    free(dc->verified);
     free(dc->stored);
-    /* Lazily touched; NULL: every read is checked, and disk_cache_read_at knows no own
-     * chunk. */
-    dc->verified = calloc(dc->nslots, sizeof *dc->verified);
+    /* Lazily touched; NULL: disk_cache_read_at knows no own chunk. */
     dc->stored = calloc(dc->nslots, sizeof *dc->stored);
     free(dc->local_mem);
     uint32_t n = 1;
@@ -464,7 +461,6 @@ void disk_cache_close(struct disk_cache *dc)
         sys_close(dc->index_fd);
     if (dc->dirfd >= 0)
         sys_close(dc->dirfd);
-    free(dc->verified);
     free(dc->stored);
     free(dc->local_mem);
     free(dc);

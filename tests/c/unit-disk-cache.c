@@ -405,34 +405,43 @@ static void test_direct(void)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another process reads parts right");
 
-    /* A flipped byte: caught by a process that had not checked the slot. */
+    /* A flipped byte (at 4321: block 1 of 16): caught by a read of a part that holds it;
+     * a part of another block is served right. */
     struct disk_cache_stats s;
     disk_cache_stats(dc, &s);
     flip_every_slot(slab, s.slots, 4321);
     pid = fork();
     if (pid == 0) {
         struct disk_cache *d2 = disk_cache_attach(dir);
-        int bad = !d2 || disk_cache_read_at(d2, &k, 0, 0, part, 10) != -EBADMSG;
+        pattern_fill(want, CS, 7, 1, 0);
+        int bad = !d2 || disk_cache_read_at(d2, &k, 0, 0, part, 10) != 10 ||
+                  memcmp(part, want, 10) != 0 ||
+                  disk_cache_read_at(d2, &k, 0, 4300, part, 30) != -EBADMSG;
         if (d2)
             disk_cache_close(d2);
         _exit(bad);
     }
     waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "flipped byte: -EBADMSG for a part");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "flipped byte: a part of another block is right, the part that holds it -EBADMSG");
     CHECK(disk_cache_read_at(dc, &k, 0, 0, part, 10) == -ENOENT, "and the chunk is dropped");
 
-    /* Refilled (a new generation): checked again, here too. */
+    /* Junk written into the slab after a read checked the slot: the next read of it is
+     * checked again (before: served, the slot counted as verified for the process). */
     fill_chunk(dc, &k, 7, 2, 0);
     struct disk_cache *d2 = disk_cache_attach(dir); /* this process's other handle */
     CHECK(d2 && disk_cache_read_at(d2, &k, 0, 0, NULL, 0) == 0, "refilled chunk checked");
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 100, part, 10) == 10, "and read");
     flip_every_slot(slab, s.slots, 99);
-    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 5000, part, 10) == 10,
-          "a checked generation is not checked again");
-    CHECK(disk_cache_clear(dc, &k) == 1, "cleared");
+    pattern_fill(want, CS, 7, 2, 0);
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 5000, part, 10) == 10 &&
+              memcmp(part, want + 5000, 10) == 0, "a part of an intact block: right bytes");
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 90, part, 20) == -EBADMSG,
+          "junk written after a check: the next read fails its check");
     fill_chunk(dc, &k, 7, 3, 0); /* the same slot or another: a new generation */
     flip_every_slot(slab, s.slots, 77);
-    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 0, part, 10) == -EBADMSG,
-          "a new generation is checked again");
+    CHECK(d2 && disk_cache_read(d2, &k, 0, buf, CS) == -EBADMSG,
+          "a whole-chunk read checks every block");
     if (d2)
         disk_cache_close(d2);
 
