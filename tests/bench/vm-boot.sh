@@ -8,7 +8,7 @@
 #   curl      qemu's own curl block driver (file.driver=http, qemu-block-extra)
 #   nbdkit    nbdkit's curl plugin with the readahead filter, a fresh nbdkit per
 #             boot serving NBD on a unix socket, qemu's nbd client
-#   shim+disk  the shim with a warm disk cache (REMOTEIO_CACHE_DIR, per profile): one boot
+#   shim+disk  the shim with a warm 1G disk cache (REMOTEIO_CACHE_DIR, per profile): one boot
 #             not measured fills it, each measured boot is a new qemu reading from it
 #             (the origin sees only the validation at open)
 #   shim+ovl  a local qcow2 overlay whose backing file is /remote/disk.img
@@ -127,7 +127,7 @@ boot_cell() {
             rm -f "$serial.stats";;
         shim+disk)
             VM_PREFIX=(env LD_PRELOAD="$SHIM" REMOTEIO_MAP="/remote/=${ORIGIN_OF[$p]}/"
-                       REMOTEIO_CACHE_DIR="$T/diskcache.$p")
+                       REMOTEIO_CACHE_DIR="$T/diskcache.$p" REMOTEIO_DISK_CACHE_SIZE=1G)
             drive=(-drive "file=/remote/disk.img,format=raw,if=virtio,readonly=on")
             if [ ! -d "$T/diskcache.$p" ]; then # the boot that fills the cache, not measured
                 vm_boot "$serial.fill" "${drive[@]}"
