@@ -664,8 +664,11 @@ static ssize_t copy_held(struct disk_cache *dc, const struct disk_key *k, uint64
 {
     size_t bs = dc->chunk_size / DC_BLOCKS;
     uint32_t bcrc[DC_BLOCKS];
-    /* Pinned and READY: fixed in this generation, which release() confirms. */
-    memcpy(bcrc, dc->slots[h->i].bcrc, sizeof bcrc);
+    /* Pinned and READY: fixed in this generation, which release() confirms.  Atomic
+     * words: a slot reused under a lock-free reader (a miss, by the seq) may be written
+     * meanwhile. */
+    for (int b = 0; b < DC_BLOCKS; b++)
+        bcrc[b] = __atomic_load_n(&dc->slots[h->i].bcrc[b], __ATOMIC_RELAXED);
     bool good = h->len > 0 && h->len <= dc->chunk_size &&
                 chunk_crc(k, chunk, h->len, bcrc) == h->crc;
     size_t lo = 0, hi = h->len; /* the covering blocks: [lo, hi) */
@@ -922,7 +925,8 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
         struct dc_slot *s = &dc->slots[c->slot];
         s->len = (uint32_t)len;
         s->crc = crc;
-        memcpy(s->bcrc, bcrc, sizeof s->bcrc);
+        for (int b = 0; b < DC_BLOCKS; b++)
+            __atomic_store_n(&s->bcrc[b], bcrc[b], __ATOMIC_RELAXED);
         s->state = SLOT_READY;
         s->tick = ++dc->h->tick;
         list_push_head(dc, c->slot);

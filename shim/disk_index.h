@@ -62,7 +62,8 @@ struct dc_slot {
     int32_t owner;     /* FILLING, ORPHAN: the filler's pid */
     uint32_t hnext, prev, next;
     /* READY: CRC32C (crc32c_x4) of each block of chunk_size / DC_BLOCKS bytes (the last
-     * one short when len is); crc covers them with the key, the chunk index and len. */
+     * one short when len is); crc covers them with the key, the chunk index and len.
+     * Atomic words (read by lock-free readers). */
     uint32_t bcrc[DC_BLOCKS];
 } __attribute__((aligned(64)));
 
