@@ -174,6 +174,12 @@ shared() {
 
 # (d) kill -9 of readers at random moments, then a verifying read.
 kills() {
+    # Under TSan a lock taken back from a killed process (EOWNERDEAD) is not seen as
+    # taken, and it reports the unlock that follows (as in t-disk-cache.sh): ASan runs it.
+    if [[ "${REMOTEIO_TEST_BUILD:-build}" == *tsan* ]]; then
+        echo "# kill -9 rounds skipped under TSan (robust-lock recovery is not modelled)"
+        return 0
+    fi
     export REMOTEIO_CACHE_DIR=$T/cd
     local round pids holder
     # A process that stays attached all along: no later open finds the index to itself
