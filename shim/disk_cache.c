@@ -326,10 +326,11 @@ void disk_index_repair(struct disk_cache *dc, bool force)
     log_info("disk cache %s: index repaired (%u chunks kept)", dc->dir, nready);
 }
 
-static int lock_index(struct disk_cache *dc)
+/* The lock, whether or not the tier stepped aside: for a process to give back its own
+ * claims (a failed fill, an abandon), which other processes would otherwise wait for
+ * until the claim's lease runs out.  0, -ETIMEDOUT or -ENODEV. */
+static int lock_index_any(struct disk_cache *dc)
 {
-    if (off(dc))
-        return -ENODEV;
     /* timedlock (CLOCK_REALTIME) rather than clocklock: the sanitizers know it; a clock
      * step can only move this one bounded wait. */
     struct timespec ts;
@@ -352,6 +353,11 @@ static int lock_index(struct disk_cache *dc)
         return -ENODEV;
     }
     return 0;
+}
+
+static int lock_index(struct disk_cache *dc)
+{
+    return off(dc) ? -ENODEV : lock_index_any(dc);
 }
 
 static void unlock_index(struct disk_cache *dc)
@@ -386,15 +392,37 @@ static int32_t my_pid(void)
     return p;
 }
 
-static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len, const void *data)
+/* The bytes of block b of a chunk (DC_BLOCKS blocks of chunk_size / DC_BLOCKS bytes, the
+ * last ones short or empty when the chunk is): [*at, *at + return). */
+static size_t block_span(const struct disk_cache *dc, uint32_t len, uint32_t b, size_t *at)
+{
+    size_t bs = dc->chunk_size / DC_BLOCKS;
+    *at = (size_t)b * bs;
+    return *at >= len ? 0 : len - *at < bs ? len - *at : bs;
+}
+
+static void block_crcs(const struct disk_cache *dc, uint32_t len, const void *data,
+                       uint32_t bcrc[DC_BLOCKS])
+{
+    for (uint32_t b = 0; b < DC_BLOCKS; b++) {
+        size_t at, n = block_span(dc, len, b, &at);
+        bcrc[b] = n ? crc32c_x4((const char *)data + at, n) : 0;
+    }
+}
+
+/* The slot's CRC: over the key, the chunk index, the length and the blocks' CRCs. */
+static uint32_t chunk_crc(const struct disk_key *k, uint64_t chunk, uint32_t len,
+                          const uint32_t bcrc[DC_BLOCKS])
 {
     struct {
         uint8_t id[16];
         uint64_t url_hash, chunk;
         uint32_t len, pad;
+        uint32_t bcrc[DC_BLOCKS];
     } hdr = { .url_hash = k->url_hash, .chunk = chunk, .len = len };
     memcpy(hdr.id, k->id, sizeof hdr.id);
-    return crc32c(crc32c_x4(data, len), &hdr, sizeof hdr);
+    memcpy(hdr.bcrc, bcrc, sizeof hdr.bcrc);
+    return crc32c(0, &hdr, sizeof hdr);
 }
 
 static off_t slot_offset(const struct disk_cache *dc, uint32_t i)
@@ -595,8 +623,6 @@ static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
     return 0;
 }
 
-/* len bytes of the slab at off into buf; false on a short read or an error (which makes
- * the tier step aside). */
 static bool slab_read(struct disk_cache *dc, void *buf, size_t len, off_t off)
 {
     size_t got = 0;
@@ -628,29 +654,47 @@ static void failed_check(struct disk_cache *dc, const struct held *h, uint64_t c
     }
 }
 
-/* Copy [from, from+len) of a held chunk into buf (buf NULL, len 0: only verify it).  The
- * whole chunk is read and its CRC checked over the bytes copied from, on every call (I2):
- * into buf when the range is the whole chunk, else into a scratch copy.  The length, or
+/* Copy [from, from+len) of a held chunk into buf (buf NULL, len 0: only verify all of
+ * it).  Every call checks what it returns (I2): the blocks that cover the range are read
+ * (straight into buf when the range is whole blocks, else into a scratch copy) and each
+ * matched against its CRC, the blocks' CRCs against the slot's CRC.  The length, or
  * -ENOENT (reused meanwhile), -EBADMSG (failed its check, dropped), -ENOMEM, -ENODEV. */
 static ssize_t copy_held(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                          struct held *h, size_t from, void *buf, size_t len)
 {
-    off_t at = slot_offset(dc, h->i);
-    bool good;
-    if (buf && from == 0 && len == h->len) {
-        good = slab_read(dc, buf, len, at) && chunk_crc(k, chunk, h->len, buf) == h->crc;
-    } else {
-        char *scratch = malloc(h->len);
+    size_t bs = dc->chunk_size / DC_BLOCKS;
+    uint32_t bcrc[DC_BLOCKS];
+    /* Pinned and READY: fixed in this generation, which release() confirms.  Atomic
+     * words: a slot reused under a lock-free reader (a miss, by the seq) may be written
+     * meanwhile. */
+    for (int b = 0; b < DC_BLOCKS; b++)
+        bcrc[b] = __atomic_load_n(&dc->slots[h->i].bcrc[b], __ATOMIC_RELAXED);
+    bool good = h->len > 0 && h->len <= dc->chunk_size &&
+                chunk_crc(k, chunk, h->len, bcrc) == h->crc;
+    size_t lo = 0, hi = h->len; /* the covering blocks: [lo, hi) */
+    if (len) {
+        lo = from / bs * bs;
+        hi = (from + len + bs - 1) / bs * bs;
+        if (hi > h->len)
+            hi = h->len;
+    }
+    char *scratch = NULL, *dst = buf;
+    if (good && !(buf && lo == from && hi == from + len)) {
+        scratch = malloc(hi - lo);
         if (!scratch) {
             release(dc, h);
             return -ENOMEM;
         }
-        good = slab_read(dc, scratch, h->len, at) &&
-               chunk_crc(k, chunk, h->len, scratch) == h->crc;
-        if (good && len)
-            memcpy(buf, scratch + from, len);
-        free(scratch);
+        dst = scratch;
     }
+    good = good && slab_read(dc, dst, hi - lo, slot_offset(dc, h->i) + (off_t)lo);
+    for (uint32_t b = (uint32_t)(lo / bs); good && b * bs < hi; b++) {
+        size_t at, n = block_span(dc, h->len, b, &at);
+        good = crc32c_x4(dst + (at - lo), n) == bcrc[b];
+    }
+    if (good && scratch && len)
+        memcpy(buf, scratch + (from - lo), len);
+    free(scratch);
     bool same = release(dc, h);
     if (good && same) {
         COUNT(dc, hits, 1);
@@ -812,49 +856,54 @@ static bool claim_holds(struct disk_cache *dc, const struct disk_claim *c)
            same_key(&s->key, &c->key);
 }
 
-/* Claim c was lost to a takeover while its owner (this process) lived: its slot, made an
- * orphan, is free again now that we write no more into it. */
-static void release_orphan(struct disk_cache *dc, const struct disk_claim *c)
+/* Lock held: claim c failed (it is stale, or the fill or the tier failed).  A slot this
+ * process still holds for c's chunk is freed at once, so that nobody waits for it until
+ * its lease runs out: c's orphan (its claim was taken over while this process lived),
+ * or c's slot still FILLING under this pid whose seq moved under the claim (a repair of
+ * the index bumps every slot's seq).  Nothing else can be such a slot: only this
+ * process's claim of that chunk puts it FILLING under its pid, a second claim of a chunk
+ * FILLING under a live pid is refused (-EINPROGRESS) until its lease ends, and then it
+ * becomes an orphan; so the slot is not another claim's, and this process writes no
+ * more into it. */
+static void release_own(struct disk_cache *dc, const struct disk_claim *c)
 {
     if (c->slot >= dc->nslots)
         return;
     struct dc_slot *s = &dc->slots[c->slot];
-    if (s->state == SLOT_ORPHAN && s->owner == getpid() && s->chunk == c->chunk &&
-        same_key(&s->key, &c->key))
+    if ((s->state == SLOT_ORPHAN || s->state == SLOT_FILLING) && s->owner == getpid() &&
+        s->chunk == c->chunk && same_key(&s->key, &c->key))
         drop(dc, c->slot);
 }
 
 void disk_cache_abandon(struct disk_cache *dc, const struct disk_claim *c)
 {
-    if (lock_index(dc))
+    if (lock_index_any(dc))
         return;
-    if (claim_holds(dc, c))
-        drop(dc, c->slot);
-    else
-        release_orphan(dc, c);
+    release_own(dc, c); /* claim_holds(dc, c) or not */
     unlock_index(dc);
 }
 
 int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const void *data,
                     size_t len)
 {
-    if (off(dc))
-        return -ENODEV;
     if (len == 0 || len > dc->chunk_size || c->slot >= dc->nslots) {
         disk_cache_abandon(dc, c);
         return -EINVAL;
     }
     /* A claim lost already (lease run out, taken over) writes nothing.  One lost during
-     * the pwrite below writes into its own slot, an orphan that nobody else uses (I4). */
-    if (lock_index(dc))
+     * the pwrite below writes into its own slot, an orphan that nobody else uses (I4).
+     * Every way out but success gives the slot back at once (release_own). */
+    if (lock_index_any(dc))
         return -ENODEV;
-    bool holds = claim_holds(dc, c);
+    bool holds = !off(dc) && claim_holds(dc, c);
     if (!holds)
-        release_orphan(dc, c);
+        release_own(dc, c);
     unlock_index(dc);
     if (!holds)
-        return -ESTALE;
-    uint32_t crc = chunk_crc(&c->key, c->chunk, (uint32_t)len, data);
+        return off(dc) ? -ENODEV : -ESTALE;
+    uint32_t bcrc[DC_BLOCKS];
+    block_crcs(dc, (uint32_t)len, data, bcrc);
+    uint32_t crc = chunk_crc(&c->key, c->chunk, (uint32_t)len, bcrc);
     size_t done = 0;
     while (done < len) {
         ssize_t w = sys_pwrite(dc->slab_fd, (const char *)data + done, len - done,
@@ -869,13 +918,15 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
         }
         done += (size_t)w;
     }
-    if (lock_index(dc))
+    if (lock_index_any(dc))
         return -ENODEV;
-    int rc = -ESTALE;
-    if (claim_holds(dc, c)) {
+    int rc = off(dc) ? -ENODEV : -ESTALE;
+    if (rc == -ESTALE && claim_holds(dc, c)) {
         struct dc_slot *s = &dc->slots[c->slot];
         s->len = (uint32_t)len;
         s->crc = crc;
+        for (int b = 0; b < DC_BLOCKS; b++)
+            __atomic_store_n(&s->bcrc[b], bcrc[b], __ATOMIC_RELAXED);
         s->state = SLOT_READY;
         s->tick = ++dc->h->tick;
         list_push_head(dc, c->slot);
@@ -889,7 +940,7 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
                              __ATOMIC_RELAXED);
         rc = 0;
     } else {
-        release_orphan(dc, c);
+        release_own(dc, c);
     }
     unlock_index(dc);
     if (rc == 0) {

@@ -32,10 +32,16 @@
  *   another version of that URL was stored since: reopening an unchanged object is O(1).
  *
  *   Reads.  A reader pins the slot, preads the bytes it needs, and checks the slot's seq
- *   did not move.  Every read reads the whole chunk and checks it (into the caller's
- *   buffer when it asked for the whole chunk, else through a scratch copy), then copies
- *   the bytes asked for (I2).  A process also remembers where it last
- *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
+ *   did not move.  A chunk is cut into DC_BLOCKS blocks, each with its own CRC in the slot
+ *   (bcrc), and the slot's CRC covers those with the key, chunk index and length: every
+ *   read, however small, reads the blocks that cover its range and checks each of them
+ *   and the block CRCs against the slot's CRC, in the bytes it returns (read straight
+ *   into the caller's buffer when the range is whole blocks, else through a scratch
+ *   copy).  A 4 KiB read of a 64 KiB chunk checks 4 KiB; nothing is trusted from an
+ *   earlier check, so bytes changed in the slab after one read are caught by the next
+ *   (an earlier design checked a slot once per process and generation, and served junk
+ *   written into the slab after that check).  A process also remembers where it last
+ *   found a chunk READY (slot, seq: dc->local) *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
  *   slot's seq still equal means the slot still holds that chunk, READY; the reader pins
  *   it and checks the seq again, then copies and checks it once more (I2).  Such a read
  *   cannot move the slot up the eviction list: it marks the slot referenced, and a claim
@@ -45,14 +51,12 @@
  * Invariants
  *   I1 The files' sizes and allocations are fixed when the index is built; no call grows
  *      them (pwrite only within [0, slab_size), the index only through its mapping).
- *   I2 A byte is returned only if the very bytes it was copied from (one pread of the
- *      whole chunk, into the caller's buffer or a scratch copy) matched the CRC over key,
- *      chunk index, length and bytes, and the slot's seq did not change between the pin
- *      and the check: a slot reused under a reader is a miss, never served.  The check is
- *      made on every read, never remembered: the slab is a file that anything running as
- *      the user can write, and bytes checked a moment ago may not be the bytes read now
- *      (a torn or corrupted write, a flipped bit read from the medium, a truncated slab,
- *      junk written into it under a reader: t-disk-cache-e2e's damage scenario).
+ *   I2 A byte is returned only if, in the same call, the copy it is returned from matched
+ *      its block's CRC, the block CRCs matched the slot's CRC over key, chunk index,
+ *      length and them, and the slot's seq did not change from the pin to the end of the
+ *      copy: a slot reused under a reader is a miss, never served.  What the check
+ *      catches is a torn or corrupted write, a flipped bit read from the medium, junk
+ *      written into the slab or the index at any time, a truncated slab.
  *   I3 The index lock (a process-shared robust mutex) guards every mutable field of the
  *      index but the atomic words a lock-free read uses (seq, ref, pins); it is held for
  *      memory work only, never across a pread/pwrite, a fetch or a
@@ -64,7 +68,10 @@
  *      owner lives but is past its lease becomes an ORPHAN and the chunk is claimed in
  *      another slot.  Only a slot's FILLING owner writes into it, so no late filler ever
  *      writes over another's chunk: it writes into its orphan, cannot publish it (the seq
- *      moved) and frees it.  Nothing stays pinned or FILLING beyond a lease; an ORPHAN
+ *      moved) and frees it.  A claim whose fill fails for any reason (lost, its slot's
+ *      seq moved by a repair, a failed write, the tier stepped aside) or that is
+ *      abandoned frees its slot at once, so that waiters go on without waiting out the
+ *      lease.  Nothing stays pinned or FILLING beyond a lease; an ORPHAN
  *      holds a slot while its live filler is stuck, ORPHAN_MAX_MS at most.
  *   I5 An index whose magic, format version, sizes or header CRC do not match, or whose
  *      files are missing or of the wrong size, is rebuilt empty (one log line) by a process
@@ -145,8 +152,8 @@ ssize_t disk_cache_read(struct disk_cache *dc, const struct disk_key *k, uint64_
                         void *buf, size_t len);
 
 /* Copy [off, off+len) of chunk of k into buf straight from the slab (buf NULL and len 0:
- * only make sure it is there and sound).  The chunk's checksum is verified over the bytes
- * copied, on every call (I2).  len, or the
+ * only make sure it is there and sound).  The blocks that cover the range are checked
+ * in the bytes copied, at every call (I2).  len, or the
  * errors of disk_cache_read (-EINVAL: the range is not within the chunk; -ENOENT is not
  * counted as a miss), -ENOMEM, or -EAGAIN: this process stored that chunk itself (the
  * memory cache in front likely holds it still). */

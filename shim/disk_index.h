@@ -12,9 +12,10 @@
 #include "disk_cache.h"
 
 #define DC_MAGIC "RIODCIDX"
-#define DC_FORMAT 2 /* 2: dc_slot.ref */
+#define DC_FORMAT 3 /* 2: dc_slot.ref; 3: dc_slot.bcrc */
 #define DC_HEADER_SIZE 4096
 #define DC_PINS 6
+#define DC_BLOCKS 16 /* a chunk's blocks, each with its own CRC (dc_slot.bcrc) */
 #define NIL UINT32_MAX
 #define PIN_LEASE_MS 10000   /* a reader copies one chunk in far less */
 #define FILL_LEASE_MS 30000  /* a filler fetches and writes one chunk in far less */
@@ -60,6 +61,10 @@ struct dc_slot {
     uint32_t state, len, crc;
     int32_t owner;     /* FILLING, ORPHAN: the filler's pid */
     uint32_t hnext, prev, next;
+    /* READY: CRC32C (crc32c_x4) of each block of chunk_size / DC_BLOCKS bytes (the last
+     * one short when len is); crc covers them with the key, the chunk index and len.
+     * Atomic words (read by lock-free readers). */
+    uint32_t bcrc[DC_BLOCKS];
 } __attribute__((aligned(64)));
 
 struct counters {

@@ -4,8 +4,8 @@
  * with the memory cache's chunk size and REMOTEIO_DISK_CACHE_SIZE as its limit.  A
  * directory that is refused or fails costs one log line and the process runs without it.
  * A read first goes to disk_tier_read: the chunks the tier holds are copied from the slab
- * straight into the reader's buffer (one copy; the CRC checked once per slot generation
- * per process, disk_cache.h), with no memory cache slot; what is left goes through the
+ * straight into the reader's buffer (one copy; the blocks read checked at every read,
+ * disk_cache.h), with no memory cache slot; what is left goes through the
  * memory cache, and readahead brings into it only what the tier does not hold.
  * disk_tier_fetch is what the memory cache's fetch callback does with the tier in place:
  * chunks the tier holds come from the slab into the memory cache's slots; the others are
@@ -60,7 +60,7 @@ int disk_tier_fetch(const struct disk_key *k, struct cache_source *src, int64_t 
 
 /* Serve [offset, offset+len) of an object of size bytes straight from the slab into buf,
  * chunk after chunk as long as the tier holds them (a warm read: one copy, no memory
- * cache slot, the CRC checked once per chunk per process).  Returns the bytes served: a
+ * cache slot, the blocks read checked by their CRCs).  Returns the bytes served: a
  * prefix, 0 when the first chunk is not there; never fails (the rest goes through the
  * memory cache, which fetches, claims or waits). */
 size_t disk_tier_read(const struct disk_key *k, struct object_stats *stats, int64_t size,

@@ -242,8 +242,10 @@ bool replay_fetched(const struct replay *r, uint64_t chunk)
 
 void replay_get_counts(const struct replay *r, struct replay_counts *c)
 {
+    /* A flag becomes FETCHED only from 0 (replayed++) and FETCHED|READ only from FETCHED
+     * (used++), and none is ever cleared: the chunks FETCHED and not READ are the
+     * difference.  O(1): trace_read asks at every read (a loop over the trace's chunks
+     * here took 59% of a warm 8-process 4 KiB random read of a 1 GiB object). */
     *c = r->counts;
-    c->wasted = 0;
-    for (uint64_t i = 0; i < r->cum[r->n]; i++)
-        c->wasted += r->flags[i] == FETCHED;
+    c->wasted = r->counts.replayed - r->counts.used;
 }

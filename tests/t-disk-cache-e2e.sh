@@ -174,6 +174,12 @@ shared() {
 
 # (d) kill -9 of readers at random moments, then a verifying read.
 kills() {
+    # Under TSan a lock taken back from a killed process (EOWNERDEAD) is not seen as
+    # taken, and it reports the unlock that follows (as in t-disk-cache.sh): ASan runs it.
+    if [[ "${REMOTEIO_TEST_BUILD:-build}" == *tsan* ]]; then
+        echo "# kill -9 rounds skipped under TSan (robust-lock recovery is not modelled)"
+        return 0
+    fi
     export REMOTEIO_CACHE_DIR=$T/cd
     local round pids holder
     # A process that stays attached all along: no later open finds the index to itself
@@ -272,9 +278,12 @@ for rnd in range(3):
     got=$(s sh -c 'cat /r/img.raw | sha256sum' 2>"$T/err.e5" | cut -d' ' -f1)
     [ "$got" = "$want" ] && ok "junk in $(( (ipages + 1) / 3 )) pages of the index: right bytes" ||
         fail "junk in the index" "$got; $(head -3 "$T/err.e5")"
-    # A slot that junk turned into another process's fill, or whose fill it made fail,
-    # is waited for until its fill lease (30 s) runs out: a read may stall that long, so
-    # this reader gets a deadline above the lease and more time.
+    # A fill that junk made fail (a repair moved its slot's seq) gives its slot back at
+    # once, so no read waits out the 30 s fill lease (unit-disk-cache's
+    # test_failed_claims checks that).  But junk in the index's lock word makes every
+    # use of the index wait LOCK_TIMEOUT_MS (2 s) and go on without it: a read of many
+    # chunks may take far longer than the default deadline (under TSan a 10 s one
+    # failed), so this reader keeps a long deadline and more time.
     local t0=$SECONDS
     timeout -k 5 200 env LD_PRELOAD="$SHIM" REMOTEIO_CACHE_SIZE=4M REMOTEIO_DEADLINE=90s "$PY" -c '
 import hashlib, time

@@ -4,7 +4,7 @@
 #   warm     sequential dd bs=1M of a file every chunk of which is in the disk cache (a new
 #            process: its memory cache is empty) vs dd of the same local file; page cache
 #            warm for both
-#   random   fio randread 4k, 8 threads, 5 s, on the warm disk cache vs the local file
+#   random   fio randread 4k, 8 processes, 5 s, on the warm disk cache vs the local file
 #   cold     the first read with the disk cache on (an empty one) vs off
 #   rss      peak RSS of that dd reading from a disk cache of BENCH_DISK (2G) vs the
 #            memory cache (REMOTEIO_CACHE_SIZE, 256M) + 32 MiB
@@ -94,5 +94,5 @@ done
 wait $pids
 t1=$(date +%s.%N)
 many=$(sum_bytes)
-right=$(cat "$T/one.out" "$T"/many.* | cut -d' ' -f1 | grep -cx "$want")
+right=$(cat "$T/one.out" "$T"/many.[0-9]* | cut -d' ' -f1 | grep -cx "$want")
 echo "$N readers of one $SIZE-byte image at once, empty disk cache: origin sent $many bytes, one reader alone $one: $(awk -v a="$many" -v b="$one" 'BEGIN { printf "%.3f", a / (b ? b : 1) }')x (goal <= 1.1); $right of $((N + 1)) reads right; $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s for the $N"

@@ -8,6 +8,9 @@
 #   curl      qemu's own curl block driver (file.driver=http, qemu-block-extra)
 #   nbdkit    nbdkit's curl plugin with the readahead filter, a fresh nbdkit per
 #             boot serving NBD on a unix socket, qemu's nbd client
+#   shim+disk  the shim with a warm 1G disk cache (REMOTEIO_CACHE_DIR, per profile): one boot
+#             not measured fills it, each measured boot is a new qemu reading from it
+#             (the origin sees only the validation at open)
 #   shim+ovl  a local qcow2 overlay whose backing file is /remote/disk.img
 #             (not in the default set: VM_BENCH_TRANSPORTS="shim curl nbdkit shim+ovl")
 #   shim+trace  the shim with learned prefetch (shim/trace.h): one boot not measured
@@ -31,7 +34,7 @@
 #                           cell says the whole run fits VM_BENCH_BUDGET, else 1)
 #   VM_BENCH_BUDGET=SECS    wall-time budget for the auto choice (default 900)
 #   VM_BENCH_PROFILES=...   subset of "lan s3"
-#   VM_BENCH_TRANSPORTS=... subset of "shim shim+trace curl nbdkit shim+ovl" (local always
+#   VM_BENCH_TRANSPORTS=... subset of "shim shim+trace shim+disk curl nbdkit shim+ovl" (local always
 #                           runs; default: all but shim+ovl)
 #   VM_DISK_MB=128 VM_DISK_FILES=80   the disk image
 #   VM_TIMEOUT=SECS         hard timeout of one qemu run
@@ -63,7 +66,7 @@ curl_ok=
 for f in /usr/lib/*/qemu/block-curl.so /usr/lib/qemu/block-curl.so; do [ -e "$f" ] && curl_ok=1; done
 [ -n "$curl_ok" ] || MISSING[curl]="qemu-block-extra (block-curl.so) not installed"
 nbdkit curl --dump-plugin >/dev/null 2>&1 || MISSING[nbdkit]="nbdkit or its curl plugin not installed"
-[ -f "$SHIM" ] || { MISSING[shim]="$SHIM missing (run make)"; MISSING[shim+ovl]=${MISSING[shim]}; MISSING[shim+trace]=${MISSING[shim]}; }
+[ -f "$SHIM" ] || { MISSING[shim]="$SHIM missing (run make)"; MISSING[shim+ovl]=${MISSING[shim]}; MISSING[shim+trace]=${MISSING[shim]}; MISSING[shim+disk]=${MISSING[shim]}; }
 HAVE_ECHO=0; [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ] && HAVE_ECHO=1
 if [ $HAVE_ECHO = 0 ] && [[ " $PROFILES " == *" s3 "* ]]; then
     log "the nginx echo module is missing: the s3 profile is skipped"
@@ -122,6 +125,15 @@ boot_cell() {
                 sleep 0.3; before=$(wc -l < "$alog")
             fi
             rm -f "$serial.stats";;
+        shim+disk)
+            VM_PREFIX=(env LD_PRELOAD="$SHIM" REMOTEIO_MAP="/remote/=${ORIGIN_OF[$p]}/"
+                       REMOTEIO_CACHE_DIR="$T/diskcache.$p" REMOTEIO_DISK_CACHE_SIZE=1G)
+            drive=(-drive "file=/remote/disk.img,format=raw,if=virtio,readonly=on")
+            if [ ! -d "$T/diskcache.$p" ]; then # the boot that fills the cache, not measured
+                vm_boot "$serial.fill" "${drive[@]}"
+                log "$p shim+disk: filling boot $VM_VERDICT (${VM_SECS}s), cache $(du -s --block-size=1M "$T/diskcache.$p" 2>/dev/null | cut -f1) MiB"
+                sleep 0.3; before=$(wc -l < "$alog")
+            fi;;
         shim+ovl)
             rm -f "$T/ovl.qcow2"
             VM_PREFIX=(env LD_PRELOAD="$SHIM" REMOTEIO_MAP="/remote/=${ORIGIN_OF[$p]}/")
@@ -232,7 +244,7 @@ nfiles=$(debugfs -R 'cat /MANIFEST' "$T/local/disk.img" 2>/dev/null | wc -l)
     for p in $PROFILES; do row+=" $C_WALL | $C_CHECK | 0 | 0 |"; done
     echo "$row"
     declare -A label=([shim]="remoteio shim" [curl]="qemu curl driver" [nbdkit]="nbdkit curl + readahead" [shim+ovl]="remoteio shim + qcow2 overlay"
-                      [shim+trace]="remoteio shim, replayed trace")
+                      [shim+trace]="remoteio shim, replayed trace" [shim+disk]="remoteio shim, warm disk cache")
     for m in $TRANSPORTS; do
         row="| ${label[$m]:-$m} |"
         for p in $PROFILES; do cell "$p/$m"; row+=" $C_WALL | $C_CHECK | $C_REQ | $C_MIB |"; done
@@ -246,6 +258,8 @@ nfiles=$(debugfs -R 'cat /MANIFEST' "$T/local/disk.img" 2>/dev/null | wc -l)
     echo "Medians are over the runs that passed; a cell whose runs all failed or timed out shows that, with the origin counts of those runs marked *."
     [[ " $TRANSPORTS " == *" shim+trace "* ]] &&
         echo "remoteio shim, replayed trace = the same with REMOTEIO_TRACE_DIR: a boot not measured records the trace; each measured boot is a new qemu on a cold cache replaying it."
+    [[ " $TRANSPORTS " == *" shim+disk "* ]] &&
+        echo "remoteio shim, warm disk cache = the same with REMOTEIO_CACHE_DIR: a boot not measured fills the disk cache; each measured boot is a new qemu (empty memory cache) reading from it."
     for p in $PROFILES; do
         [ -n "${REPLAYED[$p/shim+trace]:-}" ] || continue
         r=$(pick "${REPLAYED[$p/shim+trace]}" "${STAT[$p/shim+trace]}" | median)

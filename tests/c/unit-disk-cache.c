@@ -10,7 +10,8 @@
  * user's, or a symbolic link is refused with one log line, a vanished directory does not
  * stop the tier, junk in the eviction list's links of a cache in use is repaired (no
  * access outside the slot table); reads straight from the slab, zombie and late fillers,
- * cheap retiring (test_direct).  Scratch space under argv[1] (default /tmp).
+ * cheap retiring (test_direct); a failed fill or an abandon gives its slot back at once
+ * (test_failed_claims).  Scratch space under argv[1] (default /tmp).
  * Prints "N passed, N failed". */
 #include <errno.h>
 #include <signal.h>
@@ -404,34 +405,43 @@ static void test_direct(void)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another process reads parts right");
 
-    /* A flipped byte: caught by a process that had not checked the slot. */
+    /* A flipped byte (at 4321: block 1 of 16): caught by a read of a part that holds it;
+     * a part of another block is served right. */
     struct disk_cache_stats s;
     disk_cache_stats(dc, &s);
     flip_every_slot(slab, s.slots, 4321);
     pid = fork();
     if (pid == 0) {
         struct disk_cache *d2 = disk_cache_attach(dir);
-        int bad = !d2 || disk_cache_read_at(d2, &k, 0, 0, part, 10) != -EBADMSG;
+        pattern_fill(want, CS, 7, 1, 0);
+        int bad = !d2 || disk_cache_read_at(d2, &k, 0, 0, part, 10) != 10 ||
+                  memcmp(part, want, 10) != 0 ||
+                  disk_cache_read_at(d2, &k, 0, 4300, part, 30) != -EBADMSG;
         if (d2)
             disk_cache_close(d2);
         _exit(bad);
     }
     waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "flipped byte: -EBADMSG for a part");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "flipped byte: a part of another block is right, the part that holds it -EBADMSG");
     CHECK(disk_cache_read_at(dc, &k, 0, 0, part, 10) == -ENOENT, "and the chunk is dropped");
 
-    /* Refilled (a new generation): checked again, here too. */
+    /* Junk written into the slab after a read checked the slot: the next read of it is
+     * checked again (before: served, the slot counted as verified for the process). */
     fill_chunk(dc, &k, 7, 2, 0);
     struct disk_cache *d2 = disk_cache_attach(dir); /* this process's other handle */
     CHECK(d2 && disk_cache_read_at(d2, &k, 0, 0, NULL, 0) == 0, "refilled chunk checked");
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 100, part, 10) == 10, "and read");
     flip_every_slot(slab, s.slots, 99);
-    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 5000, part, 10) == -EBADMSG,
-          "a byte flipped after a check is caught by the next read (no check is remembered)");
-    CHECK(disk_cache_clear(dc, &k) == 0, "and the chunk was dropped");
+    pattern_fill(want, CS, 7, 2, 0);
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 5000, part, 10) == 10 &&
+              memcmp(part, want + 5000, 10) == 0, "a part of an intact block: right bytes");
+    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 90, part, 20) == -EBADMSG,
+          "junk written after a check: the next read fails its check");
     fill_chunk(dc, &k, 7, 3, 0); /* the same slot or another: a new generation */
     flip_every_slot(slab, s.slots, 77);
-    CHECK(d2 && disk_cache_read_at(d2, &k, 0, 0, part, 10) == -EBADMSG,
-          "a new generation is checked again");
+    CHECK(d2 && disk_cache_read(d2, &k, 0, buf, CS) == -EBADMSG,
+          "a whole-chunk read checks every block");
     if (d2)
         disk_cache_close(d2);
 
@@ -588,6 +598,92 @@ static void test_junk_links(void)
     disk_cache_close(dc);
 }
 
+/* A child (another process) claims chunk of k: 0 at once when nobody holds it. */
+static int child_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct disk_claim c;
+        int rc = disk_cache_claim(dc, k, chunk, &c);
+        if (rc == 0)
+            disk_cache_abandon(dc, &c);
+        _exit(rc == 0 ? 0 : rc == -EINPROGRESS ? 1 : 2);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
+/* A claim whose fill fails gives its slot back at once: other processes claim the chunk
+ * without waiting out the fill lease (before: -EINPROGRESS for 30 s).  Three ways a fill
+ * fails: the slot's seq moved under the claim (a repair of the index after junk in its
+ * links), the tier stepped aside before the fill, or before an abandon. */
+static void test_failed_claims(void)
+{
+    char dir[4200], index[4300];
+    path_of(dir, sizeof dir, "failed");
+    struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
+    CHECK(dc != NULL, "open failed");
+    if (!dc)
+        return;
+    struct disk_key k;
+    disk_key_make(dc, &k, "http://127.0.0.1/failed", "v", 100 * MiB);
+    for (uint64_t c = 0; c < 4; c++)
+        fill_chunk(dc, &k, 6, 1, c);
+    struct disk_claim c1;
+    CHECK(disk_cache_claim(dc, &k, 10, &c1) == 0, "claim chunk 10");
+    CHECK(child_claim(dc, &k, 10) == 1, "chunk 10 is another process's fill meanwhile");
+    snprintf(index, sizeof index, "%s/index", dir);
+    int fd = open(index, O_RDWR);
+    struct stat st;
+    void *map = fd >= 0 && fstat(fd, &st) == 0
+                    ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                    : MAP_FAILED;
+    CHECK(map != MAP_FAILED, "map %s", index);
+    if (map != MAP_FAILED) {
+        struct dc_header *h = map;
+        h->head = 0x7ffffff0u; /* junk in a link: the next claim repairs the index */
+        struct disk_claim c2;
+        CHECK(disk_cache_claim(dc, &k, 11, &c2) == 0, "claim chunk 11 (repairs the index)");
+        disk_cache_abandon(dc, &c2);
+        munmap(map, (size_t)st.st_size);
+    }
+    if (fd >= 0)
+        close(fd);
+    pattern_fill(want, CS, 6, 1, 10);
+    CHECK(disk_cache_fill(dc, &c1, want, CS) == -ESTALE, "its seq moved: the fill is stale");
+    uint64_t t0 = now_ms();
+    CHECK(disk_cache_wait(dc, &k, 10, t0 + 2000) == -ENOENT && now_ms() - t0 < 1000,
+          "the stale claim's slot is free at once: wait says claim it");
+    CHECK(child_claim(dc, &k, 10) == 0, "another process claims chunk 10 at once");
+    struct disk_cache_stats s;
+    disk_cache_stats(dc, &s);
+    CHECK(s.filling == 0, "nothing left filling (%llu)", (unsigned long long)s.filling);
+
+    /* A handle of this process that stepped aside (I6) between claim and fill. */
+    struct disk_cache *d2 = disk_cache_attach(dir);
+    CHECK(d2 != NULL, "a second handle");
+    if (d2) {
+        struct disk_claim c3, c4;
+        CHECK(disk_cache_claim(d2, &k, 12, &c3) == 0 && disk_cache_claim(d2, &k, 13, &c4) == 0,
+              "claim chunks 12 and 13");
+        log_capture(logpath);
+        disk_step_aside(d2, "testing", EIO);
+        log_set_descriptor(2);
+        pattern_fill(want, CS, 6, 1, 12);
+        CHECK(disk_cache_fill(d2, &c3, want, CS) == -ENODEV, "a fill once stepped aside");
+        disk_cache_abandon(d2, &c4);
+        CHECK(child_claim(dc, &k, 12) == 0, "its failed fill's chunk is claimed at once");
+        CHECK(child_claim(dc, &k, 13) == 0, "its abandoned chunk is claimed at once");
+        CHECK(disk_cache_read(dc, &k, 12, buf, CS) == -ENOENT, "and nothing was published");
+        disk_cache_close(d2);
+    }
+    disk_cache_stats(dc, &s);
+    CHECK(s.filling == 0 && s.ready == 4, "%llu filling, %llu ready",
+          (unsigned long long)s.filling, (unsigned long long)s.ready);
+    disk_cache_close(dc);
+}
+
 int main(int argc, char **argv)
 {
     snprintf(root, sizeof root, "%s/unit-disk-cache.XXXXXX", argc > 1 ? argv[1] : "/tmp");
@@ -603,6 +699,7 @@ int main(int argc, char **argv)
     test_direct();
     test_refusals();
     test_junk_links();
+    test_failed_claims();
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)
