@@ -264,7 +264,8 @@ void trace_read(struct trace *t, int64_t offset, int64_t len)
     uint64_t last = (uint64_t)(offset + len - 1) >> t->chunk_shift;
     if (last - first >= READ_CHUNKS_MAX)
         last = first + READ_CHUNKS_MAX - 1;
-    if (t->bits) { /* a read of chunks all read before has nothing to record */
+    if (t->bits) { /* a read of chunks all read before has nothing to record (a re-read
+                    * does not move the replay's frontier: its first read did, or not) */
         uint64_t c = first;
         while (c <= last && bit_has(t, c))
             c++;
@@ -299,12 +300,16 @@ void trace_read(struct trace *t, int64_t offset, int64_t len)
 }
 
 /* The trace to write for t: this run's reads, then the base's chunks it neither read nor
- * replayed nor reached in time (trace.h, "Refinement").  0, or -1 when there is nothing
+ * reached in time, less those replayed if it diverged (trace.h, "Refinement").  0, or -1 when there is nothing
  * to write.  t->mu held. */
 static int build_save(struct trace *t, uint64_t now, struct trace_data *d)
 {
     if (t->rec_chunks == 0)
         return -1;
+    const char *why = NULL;
+    bool diverged = t->rp && replay_over(t->rp, &why) && strcmp(why, "diverged") == 0;
+    if (t->rp && !diverged && !replay_armed(t->rp))
+        return -1; /* read next to nothing of its trace, nor strayed from it: kept as it is */
     memset(d, 0, sizeof *d);
     size_t cap = (size_t)t->nruns + t->base.chunks;
     d->runs = malloc((cap ? cap : 1) * sizeof *d->runs);
@@ -313,10 +318,6 @@ static int build_save(struct trace *t, uint64_t now, struct trace_data *d)
     memcpy(d->runs, t->runs, t->nruns * sizeof *d->runs);
     d->n = t->nruns;
     d->chunks = t->rec_chunks;
-    const char *why = NULL;
-    bool diverged = t->rp && replay_over(t->rp, &why) && strcmp(why, "diverged") == 0;
-    if (t->rp && !diverged && !replay_armed(t->rp))
-        return -1; /* read next to nothing of its trace, nor strayed from it: kept as it is */
     uint64_t reached = now - t->start_ms;
     if (reached > TRACE_WINDOW_MS)
         reached = TRACE_WINDOW_MS;
