@@ -11,6 +11,8 @@
 #     the program waited for them fall from over 64 to at most 8;
 #   - qemu-img info on a qcow2 image whose trace is a whole 64 MiB read: at most 4 MiB
 #     fetched (the open's lead), and the trace left whole;
+#   - 8 threads reading at random while a trace replays and records: right bytes, the
+#     trace refined (the recording's locking under make tsan);
 #   - trace_chunks_replayed = used = 128, wasted = 0;
 #   - a program reading other chunks (divergent): replay stops, replayed chunks < the
 #     trace's, wasted <= what the lead allows when it diverges (3 s, a burst's 1 s and the
@@ -392,7 +394,22 @@ short_lived() {
         fail "qemu-img info and the trace" "$nrec chunks before, $nafter after"
 }
 
+# 8 threads reading at random while the trace replays and the run records (the recording
+# takes a trace's own lock for a chunk read for the first time, none for a re-read): right
+# bytes, and a trace written (under make tsan: no race reported)
+threads() {
+    [ -n "${TRACE_NAME:-}" ] || record_replay # the trace it starts from
+    cp "$T/img.trace" "$T/traces/$TRACE_NAME"
+    local pr; pr=$(preader_path)
+    : > "$T/st.thr"
+    out=$(REMOTEIO_STATS="$T/st.thr" LD_PRELOAD="$SHIM" "$pr" -t 8 -m rand -n 300 -b 16K -c "$T/www/img" /remote/img 2>&1); rc=$?
+    [ $rc = 0 ] && [[ $out == *"mismatches=0"* ]] && ! cmp -s "$T/img.trace" "$T/traces/$TRACE_NAME" &&
+        ok "8 random-read threads with a trace replaying and recording: right bytes, the trace refined (${out##*secs=})" ||
+        fail "8 random-read threads" "rc=$rc $out"
+}
+
 scenario record-replay record_replay
+scenario threads threads
 scenario short-lived short_lived
 scenario origin-trace origin_trace
 scenario stat-only stat_only
