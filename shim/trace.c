@@ -11,13 +11,19 @@
  * its parent's traces alone (orphans, never freed nor written there).
  *
  * Budgets: a replay's lead is at most LEAD_MS ahead of the trace clock and LEAD_BYTES
- * (at most half of the cache's readahead budget) beyond the program's furthest read,
+ * (at most half of the cache's readahead budget; OPEN_LEAD_BYTES until the program has
+ * read ARM_CHUNKS chunks of the trace) beyond the program's furthest read,
  * in requests of at most RANGE_BYTES, at most INFLIGHT_MAX of them queued or running; in all it fetches no more than the cache can hold
  * (the memory cache's size, or the disk tier's limit when that is larger): a larger
  * trace is clipped there, with one log line.
  *
- * Locking: trace_lock guards the list, the thread's state and every field of every trace
- * below `lock:`.  `active` is read without it (the fast path of trace_read). */
+ * Locking: trace_lock guards the list (traces, next), the thread's state and the
+ * directory; each trace's own mutex `mu` guards its fields below `lock:`, so that readers
+ * of different objects never meet.  Order: trace_lock, then a trace's mu (then the
+ * prefetch queue's).  trace_read takes only mu, and only for a read that touches a chunk
+ * not read before: `active`, `bits` (a chunk's bit is set, under mu, once it is in
+ * `seen`) and `inflight` are atomics read without a lock.  Only the thread frees a
+ * trace, with trace_lock and its mu held, once it is closed (nobody reads it any more). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -46,6 +52,10 @@
 #define IDLE_MS 1000
 #define LEAD_MS 3000
 #define LEAD_BYTES (64ull << 20)
+/* The lead until the program has read ARM_CHUNKS distinct chunks of the trace (its own
+ * open's reads, a header or two, are not yet a sign that the recorded run follows). */
+#define OPEN_LEAD_BYTES (2ull << 20)
+#define ARM_CHUNKS 4
 #define RANGE_BYTES (8ull << 20)
 /* Reads are followed this long past the window, so that late reads of replayed chunks
  * count as used rather than wasted. */
@@ -68,9 +78,15 @@ struct chunk_set {
  * the first ones read. */
 #define TRACES_MAX 8
 
+/* Objects of at most this many chunks have a bitmap of the chunks read, so that a read of
+ * chunks read before takes no lock (512 KiB, in pages touched only as they are used). */
+#define BITS_MAX (1u << 22)
+
 struct trace {
-    struct trace *next;
+    struct trace *next;       /* trace_lock */
+    pthread_mutex_t mu;
     atomic_bool active;       /* trace_read has something to do */
+    _Atomic uint64_t *bits;   /* chunks in `seen` (NULL: too many chunks, always lock) */
     atomic_int inflight;      /* replay jobs queued or running */
     struct trace_owner owner; /* stats NULL once closed */
     char *path;
@@ -81,7 +97,7 @@ struct trace {
     int chunk_shift;
     uint64_t start_ms;
     pid_t pid;
-    /* lock: */
+    /* lock: mu */
     bool recording, record_done, saving, saved, closed, orphan, counted;
     bool replaying;           /* holds a reference on the object */
     struct chunk_set seen;
@@ -197,7 +213,7 @@ static bool set_add(struct chunk_set *s, uint64_t c)
     return true;
 }
 
-/* Append chunk c, first read t_ms after the open, to the recording.  Lock held. */
+/* Append chunk c, first read t_ms after the open, to the recording.  t->mu held. */
 static void record_chunk(struct trace *t, uint64_t c, uint32_t t_ms)
 {
     if (t->rec_chunks >= TRACE_MAX_CHUNKS)
@@ -235,13 +251,30 @@ static void show_counts(struct trace *t, bool final)
     t->shown = c;
 }
 
+static bool bit_has(const struct trace *t, uint64_t c)
+{
+    return atomic_load_explicit(&t->bits[c >> 6], memory_order_relaxed) & (1ull << (c & 63));
+}
+
 void trace_read(struct trace *t, int64_t offset, int64_t len)
 {
     if (!t || !atomic_load_explicit(&t->active, memory_order_relaxed) || len <= 0)
         return;
+    uint64_t first = (uint64_t)offset >> t->chunk_shift;
+    uint64_t last = (uint64_t)(offset + len - 1) >> t->chunk_shift;
+    if (last - first >= READ_CHUNKS_MAX)
+        last = first + READ_CHUNKS_MAX - 1;
+    if (t->bits) { /* a read of chunks all read before has nothing to record (a re-read
+                    * does not move the replay's frontier: its first read did, or not) */
+        uint64_t c = first;
+        while (c <= last && bit_has(t, c))
+            c++;
+        if (c > last)
+            return;
+    }
     uint64_t now = now_ms();
     bool wake = false;
-    pthread_mutex_lock(&trace_lock);
+    pthread_mutex_lock(&t->mu);
     uint64_t el = now - t->start_ms;
     if (t->recording && el > TRACE_WINDOW_MS) {
         t->recording = false;
@@ -250,31 +283,33 @@ void trace_read(struct trace *t, int64_t offset, int64_t len)
     if (el > TRACE_WINDOW_MS + TRACK_EXTRA_MS || t->closed || t->orphan) {
         atomic_store_explicit(&t->active, false, memory_order_relaxed);
     } else {
-        uint64_t first = (uint64_t)offset >> t->chunk_shift;
-        uint64_t last = (uint64_t)(offset + len - 1) >> t->chunk_shift;
-        if (last - first >= READ_CHUNKS_MAX)
-            last = first + READ_CHUNKS_MAX - 1;
         for (uint64_t c = first; c <= last; c++) {
             bool fresh = set_add(&t->seen, c);
             if (fresh && t->recording)
                 record_chunk(t, c, (uint32_t)el);
             if (t->rp)
                 replay_on_read(t->rp, c, fresh);
+            if (t->bits && set_has(&t->seen, c))
+                atomic_fetch_or_explicit(&t->bits[c >> 6], 1ull << (c & 63), memory_order_relaxed);
         }
         show_counts(t, false);
     }
-    pthread_mutex_unlock(&trace_lock);
+    pthread_mutex_unlock(&t->mu);
     if (wake)
         pthread_cond_signal(&trace_cond);
 }
 
 /* The trace to write for t: this run's reads, then the base's chunks it neither read nor
- * replayed nor reached in time (trace.h, "Refinement").  0, or -1 when there is nothing
- * to write.  Lock held. */
+ * reached in time, less those replayed if it diverged (trace.h, "Refinement").  0, or -1 when there is nothing
+ * to write.  t->mu held. */
 static int build_save(struct trace *t, uint64_t now, struct trace_data *d)
 {
     if (t->rec_chunks == 0)
         return -1;
+    const char *why = NULL;
+    bool diverged = t->rp && replay_over(t->rp, &why) && strcmp(why, "diverged") == 0;
+    if (t->rp && !diverged && !replay_armed(t->rp))
+        return -1; /* read next to nothing of its trace, nor strayed from it: kept as it is */
     memset(d, 0, sizeof *d);
     size_t cap = (size_t)t->nruns + t->base.chunks;
     d->runs = malloc((cap ? cap : 1) * sizeof *d->runs);
@@ -291,7 +326,7 @@ static int build_save(struct trace *t, uint64_t now, struct trace_data *d)
         if (r->t_ms <= reached)
             continue;
         for (uint64_t c = r->chunk; c < r->chunk + r->count && d->chunks < TRACE_MAX_CHUNKS; c++) {
-            if (set_has(&t->seen, c) || (t->rp && replay_fetched(t->rp, c)))
+            if (set_has(&t->seen, c) || (diverged && replay_fetched(t->rp, c)))
                 continue;
             struct trace_run *l = &d->runs[d->n - 1];
             if (d->n > t->nruns && l->t_ms == r->t_ms && c == l->chunk + l->count)
@@ -327,6 +362,8 @@ static void write_trace(const char *path, const struct trace_data *d)
 
 static void trace_free(struct trace *t)
 {
+    pthread_mutex_destroy(&t->mu);
+    free((void *)t->bits);
     replay_free(t->rp);
     trace_data_free(&t->base);
     free(t->seen.v);
@@ -375,6 +412,7 @@ static void *trace_thread(void *arg)
         for (struct trace **pp = &traces; *pp && !shim_exiting();) {
             struct trace *t = *pp;
             uint64_t el = now - t->start_ms;
+            pthread_mutex_lock(&t->mu);
             if (t->replaying) {
                 busy = true;
                 int room = INFLIGHT_MAX - atomic_load(&t->inflight);
@@ -416,7 +454,9 @@ static void *trace_thread(void *arg)
                 else
                     t->saving = false, t->saved = true;
             }
-            if (t->closed && !t->saving && !t->replaying) {
+            bool gone = t->closed && !t->saving && !t->replaying;
+            pthread_mutex_unlock(&t->mu);
+            if (gone) { /* closed: nobody else holds it, and the list is ours */
                 *pp = t->next;
                 trace_free(t);
                 continue;
@@ -432,8 +472,10 @@ static void *trace_thread(void *arg)
             drop[i]->owner.ops->unref(drop[i]->owner.arg); /* may free it: not touched again */
         pthread_mutex_lock(&trace_lock);
         if (save) {
+            pthread_mutex_lock(&save->mu);
             save->saving = false;
             save->saved = true;
+            pthread_mutex_unlock(&save->mu);
             continue; /* there may be more to write */
         }
         struct timespec ts = deadline_timespec(now_ms() + (busy ? PUMP_MS : IDLE_MS));
@@ -579,6 +621,10 @@ struct trace *trace_open(const char *path, const char *url, const char *etag,
     t->chunk_shift = shift_of(t->chunk_size);
     t->owner = *o;
     t->pid = (pid_t)syscall(SYS_getpid);
+    pthread_mutex_init(&t->mu, NULL);
+    uint64_t nchunks = ((uint64_t)size + t->chunk_size - 1) >> t->chunk_shift;
+    if (nchunks <= BITS_MAX)
+        t->bits = calloc((nchunks + 63) / 64, sizeof *t->bits); /* NULL: always lock */
 
     uint64_t budget = cache_capacity();
     if (disk_tier_on()) /* a limit of 0 is the tier's default: at least the memory's */
@@ -591,8 +637,11 @@ struct trace *trace_open(const char *path, const char *url, const char *etag,
     pthread_mutex_lock(&trace_lock);
     const char *dir = trace_dir();
     size_t live = 0;
-    for (struct trace *x = traces; x; x = x->next)
+    for (struct trace *x = traces; x; x = x->next) {
+        pthread_mutex_lock(&x->mu);
         live += !x->closed;
+        pthread_mutex_unlock(&x->mu);
+    }
     if (!dir || live >= TRACES_MAX) {
         pthread_mutex_unlock(&trace_lock);
         trace_free(t);
@@ -604,6 +653,9 @@ struct trace *trace_open(const char *path, const char *url, const char *etag,
     if (have) {
         struct replay_params p = { .budget_chunks = budget_chunks,
                                    .lead_chunks = (lead >> t->chunk_shift) ? lead >> t->chunk_shift : 1,
+                                   .open_lead_chunks = (OPEN_LEAD_BYTES >> t->chunk_shift) ?
+                                                       OPEN_LEAD_BYTES >> t->chunk_shift : 1,
+                                   .arm_chunks = ARM_CHUNKS,
                                    .lead_ms = LEAD_MS,
                                    .max_range_chunks = (uint32_t)(RANGE_BYTES >> t->chunk_shift) ?
                                                        (uint32_t)(RANGE_BYTES >> t->chunk_shift) : 1 };
@@ -634,16 +686,16 @@ void trace_close(struct trace *t)
 {
     if (!t)
         return;
-    pthread_mutex_lock(&trace_lock);
+    pthread_mutex_lock(&t->mu);
     if (t->orphan) { /* a forked child's copy of its parent's: left alone */
-        pthread_mutex_unlock(&trace_lock);
+        pthread_mutex_unlock(&t->mu);
         return;
     }
     show_counts(t, true);
     t->owner.stats = NULL;
     t->closed = true;
     atomic_store_explicit(&t->active, false, memory_order_relaxed);
-    pthread_mutex_unlock(&trace_lock);
+    pthread_mutex_unlock(&t->mu);
     pthread_cond_signal(&trace_cond);
 }
 
@@ -656,8 +708,11 @@ void trace_exit(void)
         struct trace_data data;
         pthread_mutex_lock(&trace_lock);
         for (struct trace *t = traces; t; t = t->next) {
-            if (t->orphan || t->pid != me)
+            pthread_mutex_lock(&t->mu);
+            if (t->orphan || t->pid != me) {
+                pthread_mutex_unlock(&t->mu);
                 continue;
+            }
             show_counts(t, true);
             atomic_store_explicit(&t->active, false, memory_order_relaxed);
             if (!save && !t->saving && !t->saved && (t->recording || t->record_done)) {
@@ -668,16 +723,17 @@ void trace_exit(void)
                 else
                     t->saving = false, t->saved = true;
             }
+            pthread_mutex_unlock(&t->mu);
         }
         pthread_mutex_unlock(&trace_lock);
         if (!save)
             return;
         write_trace(save->path, &data);
         trace_data_free(&data);
-        pthread_mutex_lock(&trace_lock);
+        pthread_mutex_lock(&save->mu);
         save->saving = false;
         save->saved = true;
-        pthread_mutex_unlock(&trace_lock);
+        pthread_mutex_unlock(&save->mu);
     }
 }
 
@@ -689,6 +745,7 @@ void trace_atfork_child(void)
     pthread_mutex_init(&trace_lock, NULL);
     cond_init_monotonic(&trace_cond);
     for (struct trace *t = traces; t; t = t->next) {
+        pthread_mutex_init(&t->mu, NULL); /* may have been held by a thread not here */
         t->orphan = true;
         atomic_store_explicit(&t->active, false, memory_order_relaxed);
     }

@@ -21,14 +21,19 @@
  * thread once the window ends, when the object is freed, or at exit (trace_exit); never
  * by a forked or vfork'd child, whose reads are the parent's story.
  * Refinement: the new trace is this run's reads, in this run's order and times, followed
- * by the chunks of the trace the run started from that it neither read nor replayed and
- * whose recorded time it did not reach (a run that ended early keeps the old tail).  So
- * a chunk replayed and never read drops out, as does one the program stopped reading.
+ * by the chunks of the trace the run started from that it did not read and whose recorded
+ * time it did not reach (a run that ended early keeps the old tail, also what was
+ * replayed ahead of it: qemu-img info leaves a boot's trace whole), less those replayed
+ * when the reads diverged; a run that read fewer than 4 chunks of its trace, and did not
+ * diverge, leaves the trace as it was.  So a chunk replayed and never read drops out, as does one the
+ * program stopped reading.
  *
- * Locking: one mutex (trace.c's trace_lock) guards every trace's recording and replay
- * state; it is held for memory work only (file I/O, submitting and reference drops
- * happen outside it, except prefetch_submit, which only queues).  Lock order: an
- * object's locks, then trace_lock, then the prefetch queue's.
+ * Locking: each trace has its own mutex for its recording and replay state, and a
+ * global one (trace.c's trace_lock) guards the list of traces and the thread; a read of
+ * chunks already read takes neither (an atomic bitmap).  They are held for memory work
+ * only (file I/O, submitting and reference drops happen outside them, except
+ * prefetch_submit, which only queues).  Lock order: an object's locks, then trace_lock,
+ * then a trace's, then the prefetch queue's.
  *
  * Errors: none reach the program.  A trace that cannot be read, is corrupt, foreign or
  * oversized costs one log line and is not followed; one that cannot be written costs

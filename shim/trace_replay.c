@@ -24,6 +24,7 @@ struct replay {
     uint32_t frontier;      /* one past the furthest run the program read */
     uint32_t prog_t;        /* recorded time of that run */
     uint64_t submitted;     /* chunks of submitted runs */
+    uint64_t hits;          /* distinct chunks of the trace the program read */
     const char *over;       /* why nothing more is submitted, or NULL */
     bool budget_hit;        /* the next run would pass budget_chunks */
     struct replay_range *pend; /* due ranges, merged, not yet handed out */
@@ -48,18 +49,34 @@ struct replay *replay_new(const struct trace_run *runs, uint32_t n, const struct
     r->p = *p;
     if (r->p.max_range_chunks == 0)
         r->p.max_range_chunks = 1;
-    r->n = n;
+    if (r->p.lead_chunks == 0)
+        r->p.lead_chunks = 1;
+    if (r->p.open_lead_chunks == 0 || r->p.open_lead_chunks > r->p.lead_chunks)
+        r->p.open_lead_chunks = r->p.lead_chunks;
+    /* Runs longer than the open's lead are cut into pieces of it (same time), so that the
+     * lead bounds what is submitted; a batch merges them back into long ranges. */
+    uint64_t piece = r->p.open_lead_chunks, total = 0;
+    for (uint32_t i = 0; i < n; i++)
+        total += (runs[i].count + piece - 1) / piece;
+    if (total > UINT32_MAX - 1)
+        goto fail;
+    r->n = (uint32_t)total;
+    n = r->n;
     r->runs = malloc((n ? n : 1) * sizeof *r->runs);
     r->cum = malloc(((size_t)n + 1) * sizeof *r->cum);
     r->by_chunk = malloc((n ? n : 1) * sizeof *r->by_chunk);
     r->pend = malloc(BATCH_RUNS * sizeof *r->pend);
     if (!r->runs || !r->cum || !r->by_chunk || !r->pend)
         goto fail;
-    if (n)
-        memcpy(r->runs, runs, n * sizeof *runs); /* runs may be NULL when n is 0 */
+    for (uint32_t i = 0, k = 0; k < n; i++)
+        for (uint64_t c = 0; c < runs[i].count; c += piece)
+            r->runs[k++] = (struct trace_run){ runs[i].chunk + c,
+                                               (uint32_t)(runs[i].count - c < piece ?
+                                                          runs[i].count - c : piece),
+                                               runs[i].t_ms };
     r->cum[0] = 0;
     for (uint32_t i = 0; i < n; i++) {
-        r->cum[i + 1] = r->cum[i] + runs[i].count;
+        r->cum[i + 1] = r->cum[i] + r->runs[i].count;
         r->by_chunk[i] = i;
     }
     r->flags = calloc(r->cum[n] ? r->cum[n] : 1, 1);
@@ -115,6 +132,7 @@ void replay_on_read(struct replay *r, uint64_t chunk, bool first)
         uint8_t *f = flag_of(r, (uint32_t)i, chunk);
         if (!(*f & READ)) {
             *f |= READ;
+            r->hits++;
             if (*f & FETCHED)
                 r->counts.used++;
         }
@@ -160,7 +178,8 @@ static bool collect(struct replay *r, uint64_t elapsed_ms)
         if (run->t_ms > horizon && !burst)
             break;
         uint64_t done = r->frontier < r->next ? r->cum[r->frontier] : r->cum[r->next];
-        if (r->cum[r->next] - done >= r->p.lead_chunks)
+        uint64_t lead = r->hits >= r->p.arm_chunks ? r->p.lead_chunks : r->p.open_lead_chunks;
+        if (r->cum[r->next] - done >= lead)
             break;
         if (r->submitted + run->count > r->p.budget_chunks) {
             r->budget_hit = true;
@@ -232,6 +251,11 @@ bool replay_over(const struct replay *r, const char **why)
     if (why)
         *why = r->over;
     return r->over != NULL;
+}
+
+bool replay_armed(const struct replay *r)
+{
+    return r->hits >= r->p.arm_chunks;
 }
 
 bool replay_fetched(const struct replay *r, uint64_t chunk)

@@ -19,6 +19,10 @@
  *   ones and hands them out cut into ranges of at most max_range_chunks, as many as the
  *   caller asks for (the rest on its next calls): large requests, many in flight.  A
  *   run the program has already read in full is skipped.
+ *   Until the program has read arm_chunks distinct chunks of the trace, the lead is
+ *   open_lead_chunks instead: a short-lived program that opens the object and reads its
+ *   header (qemu-img info) costs a few chunks, not the whole lead.  Runs longer than
+ *   open_lead_chunks are followed as pieces of it (merged again when taken together).
  *   It stops for good when every run was submitted, when budget_chunks were submitted
  *   (the rest is clipped), or when the reads diverge: of the last DIVERGE_WINDOW chunks the
  *   program read for the first time, fewer than a quarter were in the trace.
@@ -38,6 +42,8 @@
 struct replay_params {
     uint64_t budget_chunks;    /* at most this many chunks in all */
     uint64_t lead_chunks;      /* submitted beyond the program's furthest read */
+    uint64_t open_lead_chunks; /* the same until arm_chunks of the trace were read (0: lead_chunks) */
+    uint64_t arm_chunks;
     uint32_t lead_ms;          /* ahead of the trace clock */
     uint32_t max_range_chunks; /* one request's size */
 };
@@ -64,6 +70,8 @@ void replay_on_read(struct replay *r, uint64_t chunk, bool first);
 size_t replay_next(struct replay *r, uint64_t elapsed_ms, struct replay_range *out, size_t max);
 /* True once nothing more will be submitted; *why: "done", "budget" or "diverged". */
 bool replay_over(const struct replay *r, const char **why);
+/* Whether the program has read arm_chunks of the trace (the whole lead is open). */
+bool replay_armed(const struct replay *r);
 /* Whether chunk was submitted ahead of the program. */
 bool replay_fetched(const struct replay *r, uint64_t chunk);
 void replay_get_counts(const struct replay *r, struct replay_counts *c);

@@ -6,6 +6,7 @@
 #   start_nginx DIR [EXTRA] serve DIR on 127.0.0.1:<ephemeral>; sets ORIGIN (http://127.0.0.1:PORT)
 #                           and NGINX_LOG (access log: "status bytes_sent range request");
 #                           EXTRA is spliced into the server block (extra locations)
+#                           ($NGINX_HTTP_EXTRA, if set, into the http block: a log_format)
 #   start_fault_origin ROOT PORT ARGS...  the fault-injecting origin (tests/origin/) over
 #                           ROOT on PORT (0: ephemeral); sets OPID, OPORT, OURL
 #   make_file PATH SIZE     a file of SIZE bytes of pseudo-random data (deterministic per name)
@@ -85,6 +86,7 @@ events { worker_connections 1024; }
 http {
     log_format rio '\$status \$body_bytes_sent "\$http_range" "\$request" \$request_time';
     access_log $dir/access.log rio;
+    ${NGINX_HTTP_EXTRA:-}
     client_body_temp_path $dir/tmp; proxy_temp_path $dir/tmp;
     fastcgi_temp_path $dir/tmp; uwsgi_temp_path $dir/tmp; scgi_temp_path $dir/tmp;
     sendfile on;

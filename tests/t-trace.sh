@@ -5,7 +5,14 @@
 #   - right bytes; the origin sees the clusters as 16 large ranges (one per cluster) and
 #     at most a third of the recording run's requests, and the program's reads are no
 #     longer on the critical path (demand misses from the stats line: at most 4, against
-#     over 100 in the recording run);
+#     over 100 in the recording run); from a second access log with each response's end
+#     time ($msec) and the program's own read times: the origin served >= 90% of the
+#     traced chunks before the program's first read of each, and the responses done while
+#     the program waited for them fall from over 64 to at most 8;
+#   - qemu-img info on a qcow2 image whose trace is a whole 64 MiB read: at most 4 MiB
+#     fetched (the open's lead), and the trace left whole;
+#   - 8 threads reading at random while a trace replays and records: right bytes, the
+#     trace refined (the recording's locking under make tsan);
 #   - trace_chunks_replayed = used = 128, wasted = 0;
 #   - a program reading other chunks (divergent): replay stops, replayed chunks < the
 #     trace's, wasted <= what the lead allows when it diverges (3 s, a burst's 1 s and the
@@ -16,7 +23,8 @@
 #     replays; a junk trace or one for another object is refused; with
 #     REMOTEIO_TRACE_ORIGIN=1 a trace at the origin (URL.remoteio-trace) replays on a
 #     host with none, and a 404 there is quiet;
-#   - a stat() starts no replay; with the disk cache on, traces live beside it;
+#   - a stat() starts no replay; with the disk cache on, traces live beside it, and
+#     remoteio cache clear drops them with the chunks;
 #   - the tests/vm guest: a recorded boot, then a replaying one on an empty cache (left
 #     out when qemu cannot boot a guest here).
 . "$(dirname "$0")/lib.sh"
@@ -26,7 +34,10 @@ MIB=1048576
 mkdir -p "$T/www" "$T/traces"
 make_file "$T/www/img" $((64 * MIB))
 make_file "$T/www/other" $((64 * MIB))
-start_nginx "$T/www"
+# a second access log with the time each response was done ($msec) and its range
+NGINX_HTTP_EXTRA="log_format rio_ms '\$msec \$status \$body_bytes_sent \"\$http_range\" \"\$request\"'; access_log $T/timed.log rio_ms;" \
+    start_nginx "$T/www"
+TIMED_LOG=$T/timed.log
 export REMOTEIO_MAP="/remote/=$ORIGIN/"
 export REMOTEIO_TRACE_DIR=$T/traces
 unset REMOTEIO_CACHE_DIR
@@ -45,16 +56,56 @@ PY
 }
 stat_of() { sed -n "s/.* $2=\([0-9]*\).*/\1/p" "$1" | awk '{ s += $1 } END { print s + 0 }'; }
 lines() { wc -l < "$NGINX_LOG"; }
+tlines() { wc -l < "$TIMED_LOG"; }
+# timing MARK READS TRACE: from the timed access log past line MARK and the reader's READS,
+# "AHEAD OF WAITED": of the TRACE's chunks the program read, how many the origin had served
+# (a response covering the read's bytes done) before the program's first read of them;
+# and how many responses were done while the program waited for a read they cover (the
+# requests on its critical path)
+timing() {
+    "$PY" - "$TIMED_LOG" "$1" "$2" "$3" <<'PY'
+import re, struct, sys
+logf, mark, readsf, tracef = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+served = []  # (done, first, last)
+for line in open(logf).read().splitlines()[mark:]:
+    m = re.match(r'([0-9.]+) 20[06] [0-9]+ "bytes=([0-9]+)-([0-9]+)" "GET /img ', line)
+    if m:
+        served.append((float(m.group(1)), int(m.group(2)), int(m.group(3))))
+reads = [tuple(float(x) for x in l.split()) for l in open(readsf)]
+b = open(tracef, "rb").read()
+n, v = struct.unpack_from("<I", b, 44)[0], struct.unpack_from("<H", b, 48)[0]
+trace = set()
+for i in range(n):
+    c, k, t = struct.unpack_from("<QII", b, 64 + v + 16 * i)
+    trace.update(range(c, c + k))
+first = {}
+for t0, t1, off in reads:
+    first.setdefault(int(off) >> 16, (t0, int(off)))
+covers = lambda s, off: s[1] <= off and s[2] >= off + 4095
+ahead = total = 0
+for c, (t0, off) in first.items():
+    if c not in trace:
+        continue
+    total += 1
+    done = [s[0] for s in served if covers(s, off)]
+    ahead += bool(done) and min(done) <= t0
+waited = sum(1 for s in served
+             if any(t0 - 0.001 <= s[0] <= t1 + 0.005 and covers(s, int(off)) for t0, t1, off in reads))
+print(ahead, total, waited)
+PY
+}
 # gets_since LINE [MIN]: range GETs after LINE (of at least MIN bytes)
 gets_since() { tail -n +$(($1 + 1)) "$NGINX_LOG" | awk -v m="${2:-0}" '/"GET / && $1 ~ /^2/ && $2 >= m { n++ } END { print n + 0 }'; }
 
 # reader NAME SEED GAP: reads 4 KiB in each chunk of 16 clusters of 8 chunks (bases from
 # SEED, 16 chunks apart, plus SHIFT), a cluster every GAP seconds, and checks every byte
-# against the local file.
+# against the local file.  With READ_LOG, each read's "start end offset" (wall clock)
+# goes there.
 reader() {
-    "$PY" - "$T/www/$1" "/remote/$1" "$2" "$3" "${SHIFT:-0}" <<'PY'
+    "$PY" - "$T/www/$1" "/remote/$1" "$2" "$3" "${SHIFT:-0}" "${READ_LOG:-}" <<'PY'
 import os, sys, time, random
 local, virt, seed, gap, shift = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+log = open(sys.argv[6], "w") if sys.argv[6] else None
 rnd = random.Random(seed)
 bases = [16 * b + shift for b in rnd.sample(range(0, 62), 16)]  # 64 KiB chunks of 64 MiB, apart
 want = open(local, "rb")
@@ -65,7 +116,10 @@ for b in bases:
     chunks = list(range(b, b + 8)); rnd.shuffle(chunks)
     for c in chunks:
         off = c * 65536 + 100
+        t0 = time.time()
         got = os.pread(fd, 4096, off)
+        if log:
+            log.write("%.6f %.6f %d\n" % (t0, time.time(), off))
         want.seek(off)
         bad += got != want.read(4096)
     time.sleep(gap)
@@ -81,9 +135,11 @@ run() { # run NAME SEED GAP STATS [ENV...]: the reader under the shim
 export -f reader; export T PY SHIFT=0
 
 record_replay() {
-    mark=$(lines)
-    out=$(run img 1 0.4 "$T/st.rec")
+    mark=$(lines) tmark=$(tlines)
+    out=$(READ_LOG=$T/reads.rec run img 1 0.4 "$T/st.rec")
     n_rec=$(gets_since $mark)
+    sleep 0.2
+    tm_rec=$(timing $tmark "$T/reads.rec" "$T/traces/$(ls "$T/traces" | grep '\.trace$' | head -1)")
     miss_rec=$(stat_of "$T/st.rec" cache_misses)
     ntr=$(ls "$T/traces" | grep -c '\.trace$')
     [ "$out" = "reads done, bad=0" ] && [ "$ntr" = 1 ] &&
@@ -91,9 +147,12 @@ record_replay() {
         fail "recording run" "$out; traces: $(ls -a "$T/traces"); $(cat "$T/st.rec.err")"
     TRACE_NAME=$(ls "$T/traces" | grep '\.trace$')
     cp "$T/traces/$TRACE_NAME" "$T/img.trace"
-    mark=$(lines)
-    out=$(run img 1 0.4 "$T/st.rep")
+    mark=$(lines) tmark=$(tlines)
+    out=$(READ_LOG=$T/reads.rep run img 1 0.4 "$T/st.rep")
     n_rep=$(gets_since $mark)
+    sleep 0.2
+    read -r ahead total waited <<<"$(timing $tmark "$T/reads.rep" "$T/img.trace")"
+    waited_rec=${tm_rec##* }
     big=$(gets_since $mark $((512 * 1024)))
     miss=$(stat_of "$T/st.rep" cache_misses)
     rep=$(stat_of "$T/st.rep" trace_chunks_replayed)
@@ -108,6 +167,13 @@ record_replay() {
     [ "$miss_rec" -ge 100 ] && [ "$miss" -le 4 ] &&
         ok "replay run: demand misses $miss_rec -> $miss (<= 4)" ||
         fail "replay run: demand misses" "recording $miss_rec, replay $miss (<= 4 wanted)"
+    # from the origin's own timed log and the program's read times
+    [ "$total" = 128 ] && [ $((ahead * 10)) -ge $((total * 9)) ] &&
+        ok "replay run: the origin served $ahead of the $total traced chunks before the program's first read of each (>= 90%)" ||
+        fail "replay run: served ahead" "$ahead of $total served before the program read them (>= 90% wanted)"
+    [ "$waited_rec" -ge 64 ] && [ "$waited" -le 8 ] &&
+        ok "replay run: requests on the critical path (done while the program waited for them) $waited_rec -> $waited (<= 8)" ||
+        fail "replay run: critical path" "recording $waited_rec, replay $waited requests done while the program waited (<= 8 wanted)"
     [ "$rep" = 128 ] && [ "$used" = 128 ] && [ "$wasted" = 0 ] &&
         ok "replay run: trace_chunks_replayed=$rep used=$used wasted=$wasted" ||
         fail "replay run: trace counters" "replayed=$rep used=$used wasted=$wasted (128 128 0 wanted)"
@@ -207,6 +273,7 @@ vm_boot_replay() {
     fi
     vm_prepare "$T/vm" || { echo "# vm scenario left out: $VM_WHY"; return; }
     vm_make_disk "$T/www/disk.img" 64 40
+    qemu_under_shim "$T/www/disk.img" || { echo "# vm scenario left out: qemu-img fails under $SHIM"; return; }
     local drive=(-drive "file=/remote/disk.img,format=raw,if=virtio,readonly=on")
     mark=$(lines)
     VM_PREFIX=(env LD_PRELOAD="$SHIM" REMOTEIO_TRACE_DIR="$T/vmtraces" REMOTEIO_STATS="$T/vm.rec.st")
@@ -250,6 +317,18 @@ beside_disk_cache() {
         [ "$(stat_of "$T/st.cd3" trace_chunks_replayed)" = 0 ] &&
         ok "a trace directory others can write: refused, one line" ||
         fail "a trace directory others can write" "$out; $(cat "$T/st.cd3.err")"
+    # remoteio cache clear PATH drops the object's trace with its chunks; clear, all
+    chmod 700 "$T/cd.traces"
+    out=$(REMOTEIO_TRACE_DIR= "$TOP/build/remoteio" cache -d "$T/cd" clear /remote/img 2>&1)
+    n=$(ls "$T/cd.traces" | grep -c '\.trace$')
+    [[ $out == *": cleared "*" chunks" ]] && [ "$n" = 0 ] && ok "cache clear PATH: its trace too ($out)" ||
+        fail "cache clear PATH" "$out; $n traces left"
+    run img 3 0 "$T/st.cd4" "${env[@]}" >/dev/null
+    m=$(ls "$T/cd.traces" | grep -c '\.trace$')
+    out=$(REMOTEIO_TRACE_DIR= "$TOP/build/remoteio" cache -d "$T/cd" clear 2>&1)
+    n=$(ls "$T/cd.traces" | grep -c '\.trace$')
+    [ "$m" = 1 ] && [[ $out == "cleared "*" chunks" ]] && [ "$n" = 0 ] && ok "cache clear: every trace too ($out)" ||
+        fail "cache clear" "$out; $n traces left"
 }
 
 # A stat() makes an object but is no open: no replay (no range request), nothing written.
@@ -287,7 +366,52 @@ origin_trace() {
     rm -f "$T/www/img.remoteio-trace"
 }
 
+# qemu_under_shim IMAGE: qemu-img opens a local IMAGE with the shim preloaded (not under
+# a sanitizer's runtime, whose longjmp checks break qemu's coroutines)
+qemu_under_shim() { timeout -k 2 20 env LD_PRELOAD="$SHIM" qemu-img info "$1" >/dev/null 2>&1; }
+
+# A short-lived program (qemu-img info) opening an image whose trace is a whole read of
+# it: the replay's lead stays at the open's 2 MiB until the program reads 4 of the
+# trace's chunks, so it fetches little (before: the whole 64 MiB lead); the trace is
+# left whole for the next long run.
+short_lived() {
+    command -v qemu-img >/dev/null || { echo "# short-lived scenario left out: no qemu-img"; return; }
+    qemu-img convert -f raw -O qcow2 "$T/www/img" "$T/www/q.qcow2" && chmod 644 "$T/www/q.qcow2"
+    qemu_under_shim "$T/www/q.qcow2" || { echo "# short-lived scenario left out: qemu-img fails under $SHIM"; return; }
+    LD_PRELOAD="$SHIM" qemu-img convert -f qcow2 -O raw /remote/q.qcow2 "$T/q.raw"
+    qtrace=$(ls -t "$T/traces/"*.trace | head -1)
+    nrec=$(chunks "$qtrace" | wc -l)
+    cmp -s "$T/q.raw" "$T/www/img" && [ "$nrec" -ge 1000 ] &&
+        ok "qemu-img convert of a qcow2 image: right bytes, a trace of $nrec chunks" ||
+        fail "qemu-img convert" "$nrec chunks in $qtrace"
+    : > "$T/st.qi"
+    out=$(REMOTEIO_STATS="$T/st.qi" LD_PRELOAD="$SHIM" qemu-img info /remote/q.qcow2 2>&1)
+    got=$(stat_of "$T/st.qi" bytes_fetched)
+    nafter=$(chunks "$qtrace" | wc -l)
+    [[ $out == *"file format: qcow2"* ]] && [ "$got" -le $((4 * MIB)) ] && [ "$got" -gt 0 ] &&
+        ok "qemu-img info with a trace of $((nrec / 16)) MiB: $((got / 1024)) KiB fetched (<= 4 MiB)" ||
+        fail "qemu-img info" "bytes_fetched=$got (<= 4 MiB wanted); $out"
+    [ "$nafter" -ge "$nrec" ] && ok "qemu-img info left the trace whole ($nafter chunks)" ||
+        fail "qemu-img info and the trace" "$nrec chunks before, $nafter after"
+}
+
+# 8 threads reading at random while the trace replays and the run records (the recording
+# takes a trace's own lock for a chunk read for the first time, none for a re-read): right
+# bytes, and a trace written (under make tsan: no race reported)
+threads() {
+    [ -n "${TRACE_NAME:-}" ] || record_replay # the trace it starts from
+    cp "$T/img.trace" "$T/traces/$TRACE_NAME"
+    local pr; pr=$(preader_path)
+    : > "$T/st.thr"
+    out=$(REMOTEIO_STATS="$T/st.thr" LD_PRELOAD="$SHIM" "$pr" -t 8 -m rand -n 300 -b 16K -c "$T/www/img" /remote/img 2>&1); rc=$?
+    [ $rc = 0 ] && [[ $out == *"mismatches=0"* ]] && ! cmp -s "$T/img.trace" "$T/traces/$TRACE_NAME" &&
+        ok "8 random-read threads with a trace replaying and recording: right bytes, the trace refined (${out##*secs=})" ||
+        fail "8 random-read threads" "rc=$rc $out"
+}
+
 scenario record-replay record_replay
+scenario threads threads
+scenario short-lived short_lived
 scenario origin-trace origin_trace
 scenario stat-only stat_only
 scenario beside-disk-cache beside_disk_cache

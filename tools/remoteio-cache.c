@@ -3,7 +3,8 @@
  *
  *   remoteio-cache [-d DIR] stats                 limit, use, objects, host-wide hit rates
  *   remoteio-cache [-d DIR] ls [PATH|URL]...      the cached versions, named when known
- *   remoteio-cache [-d DIR] clear [PATH|URL]...   drop those objects' chunks (all: none given)
+ *   remoteio-cache [-d DIR] clear [PATH|URL]...   drop those objects' chunks and learned
+ *                                                 traces (all: none given)
  *   remoteio-cache [-d DIR] verify                check every chunk's checksum (bad: dropped)
  *   remoteio-cache [-j N] prefetch PATH...        read the files whole, N threads (run under
  *                                                 the shim by the wrapper: it fills the cache)
@@ -12,6 +13,7 @@
  * it.  The index holds hashes, not URLs: ls names a version when a mapping or an argument
  * gives its URL.  Exit status 0, 1 on a failure (verify: a chunk failed), 2 on a usage
  * error.  Threads: prefetch's readers share only an atomic cursor and counters. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,7 +28,22 @@
 #include "config.h"
 #include "disk_cache.h"
 #include "path.h"
+#include "trace_file.h"
 #include "url.h"
+
+/* Where the shim keeps learned traces for the cache in dir (shim/trace.h): the trace
+ * directory, else dir.traces. */
+static const char *trace_dir_of(const char *dir, char *buf, size_t cap)
+{
+    if (config.trace_dir && config.trace_dir[0])
+        return config.trace_dir;
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    snprintf(buf, cap, "%.*s.traces", (int)n, dir);
+    return buf;
+}
+static const char *tdir; /* trace_dir_of the cache's */
 
 static void usage(void)
 {
@@ -177,6 +194,13 @@ static int cmd_ls(struct disk_cache *dc, int argc, char **argv)
 static int cmd_clear(struct disk_cache *dc, int argc, char **argv)
 {
     if (argc == 0) {
+        DIR *d = opendir(tdir); /* the traces go quietly: the output is the chunks' */
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (strlen(e->d_name) == 38 && strcmp(e->d_name + 32, ".trace") == 0 &&
+                strspn(e->d_name, "0123456789abcdef") == 32)
+                unlinkat(dirfd(d), e->d_name, 0);
+        if (d)
+            closedir(d);
         printf("cleared %zu chunks\n", disk_cache_clear(dc, NULL));
         return 0;
     }
@@ -188,8 +212,11 @@ static int cmd_clear(struct disk_cache *dc, int argc, char **argv)
             rc = 1;
             continue;
         }
-        char shown[512];
+        char shown[2048]; /* as the shim keys traces */
         url_display(url, shown, sizeof shown);
+        uint8_t key[16];
+        trace_key(shown, key);
+        trace_file_remove(tdir, key); /* quietly, as above */
         printf("%s: cleared %zu chunks\n", shown, disk_cache_clear_url(dc, url));
         free(url);
     }
@@ -412,6 +439,8 @@ int main(int argc, char **argv)
         run = cmd_clear;
     else if (strcmp(cmd, "stats") != 0 && strcmp(cmd, "verify") != 0)
         usage();
+    char tbuf[4096];
+    tdir = trace_dir_of(dir, tbuf, sizeof tbuf);
     struct disk_cache *dc = disk_cache_attach(dir);
     if (!dc)
         return 1;

@@ -168,6 +168,38 @@ static void replay_cases(void)
     CHECK(n == 1 && out[0].chunk == 30, "one more after a read");
     replay_free(r);
 
+    /* the open's lead: open_lead_chunks until arm_chunks of the trace were read */
+    q = p;
+    q.open_lead_chunks = 2;
+    q.arm_chunks = 2;
+    struct trace_run o[] = { { 0, 1, 0 }, { 10, 1, 0 }, { 20, 1, 0 }, { 30, 1, 0 },
+                             { 40, 1, 0 }, { 50, 1, 0 } };
+    r = replay_new(o, 6, &q);
+    CHECK(next(r, 0, out) == 2, "two chunks of lead at the open");
+    replay_on_read(r, 0, true);
+    replay_on_read(r, 0, false);
+    replay_on_read(r, 999, true);
+    n = next(r, 10, out);
+    CHECK(n == 1 && out[0].chunk == 20, "one trace chunk read (and others): still the open's lead");
+    replay_on_read(r, 10, true);
+    n = next(r, 20, out);
+    CHECK(n == 3 && out[0].chunk == 30 && out[2].chunk == 50, "two read: the whole lead (%zu)", n);
+    replay_free(r);
+    /* a long run is followed in pieces of the open's lead */
+    struct trace_run lr[] = { { 100, 10, 0 } };
+    r = replay_new(lr, 1, &q);
+    n = next(r, 0, out);
+    CHECK(n == 1 && out[0].chunk == 100 && out[0].count == 2, "a run of 10: 2 at the open (%zu)", n);
+    replay_on_read(r, 100, true);
+    replay_on_read(r, 101, true);
+    n = next(r, 10, out);
+    replay_get_counts(r, &c);
+    CHECK(n == 2 && out[0].chunk == 102 && out[0].count == 4 && out[1].chunk == 106 &&
+              out[1].count == 4 && c.replayed == 10 && c.used == 2 && c.wasted == 8,
+          "armed: the other pieces merged, cut at max_range_chunks (%zu, %llu %llu %llu)",
+          n, (unsigned long long)c.replayed, (unsigned long long)c.used, (unsigned long long)c.wasted);
+    replay_free(r);
+
     /* budget */
     q = p;
     q.budget_chunks = 4;
