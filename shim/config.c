@@ -744,6 +744,20 @@ void config_free(struct config *c)
     memset(c, 0, sizeof *c);
 }
 
+char *config_url_of(const struct config *c, const char *arg)
+{
+    if (strstr(arg, "://"))
+        return strdup(arg);
+    char norm[4096];
+    const char *rest = "";
+    if (path_normalise_absolute(arg, norm, sizeof norm) < 0)
+        return NULL;
+    const struct mapping *m = config_match(c, norm, &rest);
+    if (!m)
+        return NULL;
+    return m->prefix ? url_append_path(m->url, rest) : strdup(m->url);
+}
+
 const struct mapping *config_match(const struct config *c, const char *path, const char **rest)
 {
     const struct mapping *best = NULL;

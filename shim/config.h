@@ -123,6 +123,9 @@ void config_free(struct config *c);
 /* The mapping that covers a normalised absolute path, or NULL.  *rest gets the part after
  * a prefix ("" for an exact mapping).  The longest virtual path wins. */
 const struct mapping *config_match(const struct config *c, const char *path, const char **rest);
+/* The URL an absolute virtual path maps to, or arg itself when it is a URL (malloc'd);
+ * NULL when it is neither (or out of memory).  For the tools that name objects. */
+char *config_url_of(const struct config *c, const char *arg);
 /* A mapping's effective options: its own where it set them, the global defaults otherwise. */
 struct map_options config_mapping_options(const struct config *c, const struct mapping *m);
 /* True when path is the directory of a prefix mapping ("/remote" for "/remote/"). */

@@ -27,7 +27,6 @@
 
 #include "config.h"
 #include "disk_cache.h"
-#include "path.h"
 #include "trace_file.h"
 #include "url.h"
 
@@ -50,21 +49,6 @@ static void usage(void)
     fprintf(stderr, "Usage: remoteio cache [-d DIR] stats|ls [PATH|URL]...|clear [PATH|URL]..."
                     "|verify\n       remoteio cache [-j THREADS] prefetch PATH...\n");
     exit(2);
-}
-
-/* The URL a virtual path maps to (malloc'd), a URL itself, or NULL. */
-static char *url_of(const char *arg)
-{
-    if (strstr(arg, "://"))
-        return strdup(arg);
-    char norm[4096];
-    const char *rest = "";
-    if (path_normalise_absolute(arg, norm, sizeof norm) < 0)
-        return NULL;
-    const struct mapping *m = config_match(&config, norm, &rest);
-    if (!m)
-        return NULL;
-    return m->prefix ? url_append_path(m->url, rest) : strdup(m->url);
 }
 
 static double pct(uint64_t a, uint64_t b)
@@ -156,7 +140,7 @@ static int cmd_ls(struct disk_cache *dc, int argc, char **argv)
         const char *arg = i < config.nmaps ? config.maps[i].url : argv[i - config.nmaps];
         if (i < config.nmaps && config.maps[i].prefix)
             continue;
-        char *url = url_of(arg);
+        char *url = config_url_of(&config, arg);
         struct disk_key key;
         if (!url || disk_key_make(dc, &key, url, "", 0)) {
             free(url);
@@ -206,7 +190,7 @@ static int cmd_clear(struct disk_cache *dc, int argc, char **argv)
     }
     int rc = 0;
     for (int i = 0; i < argc; i++) {
-        char *url = url_of(argv[i]);
+        char *url = config_url_of(&config, argv[i]);
         if (!url) {
             fprintf(stderr, "remoteio cache: %s: not a URL nor a mapped path\n", argv[i]);
             rc = 1;

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "path.h"
 #include "trace_file.h"
 #include "url.h"
 
@@ -25,21 +24,6 @@ static void usage(void)
     fprintf(stderr, "Usage: remoteio trace [-d DIR] export PATH|URL > FILE\n"
                     "       remoteio trace [-d DIR] import PATH|URL < FILE\n");
     exit(2);
-}
-
-/* The URL a virtual path maps to (malloc'd), a URL itself, or NULL. */
-static char *url_of(const char *arg)
-{
-    if (strstr(arg, "://"))
-        return strdup(arg);
-    char norm[4096];
-    const char *rest = "";
-    if (path_normalise_absolute(arg, norm, sizeof norm) < 0)
-        return NULL;
-    const struct mapping *m = config_match(&config, norm, &rest);
-    if (!m)
-        return NULL;
-    return m->prefix ? url_append_path(m->url, rest) : strdup(m->url);
 }
 
 /* 0 when buf is a valid trace for key, else 1 (the reason printed). */
@@ -91,7 +75,7 @@ int main(int argc, char **argv)
                         "REMOTEIO_CACHE_DIR, or -d DIR)\n");
         return 2;
     }
-    char *url = url_of(arg);
+    char *url = config_url_of(&config, arg);
     if (!url) {
         fprintf(stderr, "remoteio trace: %s: no mapping covers it\n", arg);
         return 2;
