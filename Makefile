@@ -33,7 +33,7 @@ UNIT_OBJ := $(BUILD)/obj/parse.o $(BUILD)/obj/config.o $(BUILD)/obj/path.o \
             $(BUILD)/obj/http_request.o $(BUILD)/obj/url.o \
             $(BUILD)/obj/crypto.o $(BUILD)/obj/sigv4.o $(BUILD)/obj/s3_list_xml.o \
             $(BUILD)/obj/cache.o $(BUILD)/obj/clock.o $(BUILD)/obj/real.o $(DISK_OBJ) \
-            $(BUILD)/obj/trace_file.o $(BUILD)/obj/trace_replay.o
+            $(BUILD)/obj/trace_file.o $(BUILD)/obj/trace_replay.o $(BUILD)/obj/thread.o
 
 # The AWS credential chain and what it needs beyond UNIT_OBJ: linked by its unit test and
 # its probe, which stand in for the shim's lifecycle (tests/c/aws-creds-stubs.h).

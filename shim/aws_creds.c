@@ -36,6 +36,7 @@
 #include "clock.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "thread.h"
 
 #define ENTRIES_MAX 32
 #define FETCH_WAIT_MS 45000   /* the longest chain: a credential_process's 30 s and more */
@@ -164,16 +165,7 @@ static void ensure_refresher(void)
 {
     if (refresher_running || shim_exiting())
         return;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    int err = pthread_create(&t, &attr, refresher, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    int err = thread_start_detached(refresher, NULL, 0);
     if (err) {
         log_limited(LOG_WARN, "aws-refresher", "cannot start the AWS credentials refresh thread: "
                     "%s; credentials are fetched again when they expire", strerror(err));

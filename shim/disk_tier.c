@@ -15,6 +15,7 @@
 #include "disk_tier.h"
 #include "fdtable.h"
 #include "log.h"
+#include "thread.h"
 
 static struct disk_cache *tier;
 
@@ -223,16 +224,7 @@ static bool writer_running(struct disk_cache *dc)
         atexit(writer_drain);
         writer_reset();
     }
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    int err = pthread_create(&t, &attr, writer_main, dc);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    int err = thread_start_detached(writer_main, dc, 0);
     if (err) {
         log_warn("disk cache: cannot start its writer thread: %s; writing on the readers' "
                  "threads", strerror(err));

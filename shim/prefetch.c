@@ -16,6 +16,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "prefetch.h"
+#include "thread.h"
 
 #define QUEUE_MAX 256
 #define WORKERS_MAX 32
@@ -72,29 +73,12 @@ static void maybe_start_worker(void)
 {
     if (n_idle >= q_len || n_workers >= prefetch_worker_limit())
         return;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 << 10);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    int err = pthread_create(&t, &attr, worker, NULL);
-    if (err == EINVAL) {
-        /* The program's static TLS does not fit in a small stack: take the default. */
-        pthread_attr_destroy(&attr);
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        err = pthread_create(&t, &attr, worker, NULL);
-    }
+    int err = thread_start_detached(worker, NULL, 256 << 10);
     if (err == 0)
         n_workers++;
     else
         log_limited(LOG_WARN, "prefetch-thread", "cannot start a readahead thread: %s",
                     strerror(err));
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
 }
 
 void prefetch_submit(const struct prefetch_ops *ops, void *arg, int64_t offset, int64_t len,

@@ -47,6 +47,7 @@
 #include "trace_file.h"
 #include "trace_replay.h"
 #include "url.h"
+#include "thread.h"
 
 #define PUMP_MS 50
 #define IDLE_MS 1000
@@ -489,23 +490,7 @@ static void start_thread(void)
 {
     if (thread_running || thread_failed)
         return;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 256 << 10);
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t th;
-    int err = pthread_create(&th, &attr, trace_thread, NULL);
-    if (err == EINVAL) { /* the program's static TLS does not fit in a small stack */
-        pthread_attr_destroy(&attr);
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        err = pthread_create(&th, &attr, trace_thread, NULL);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_attr_destroy(&attr);
+    int err = thread_start_detached(trace_thread, NULL, 256 << 10);
     if (err == 0) {
         thread_running = true;
     } else {

@@ -4,7 +4,7 @@
 # (and its own).  A new module must be given its level here, so the layering is decided
 # when the file is added.  Levels, lowest first:
 #   0  leaves: no project headers (clocks, parsers, the request builder, the policy of
-#      readahead, the table of real functions, hashes)
+#      readahead, the table of real functions, hashes, starting threads)
 #   1  log            2  configuration, libcurl's loader, crypto, the fd table, the
 #                        memory and disk cache tiers, header commands
 #   (AWS credentials: their types at 0, the sources at 1-3, the chain at 4, the cache of
@@ -22,7 +22,7 @@
 cd "$TOP"
 declare -A level=(
     [clock]=0 [parse]=0 [path]=0 [url]=0 [http_parse]=0 [http_request]=0 [readahead]=0
-    [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0 [s3_list_xml]=0
+    [stats]=0 [real]=0 [cleanup]=0 [lifecycle]=0 [disk_hash]=0 [disk_sys]=0 [thread]=0 [s3_list_xml]=0
     [log]=1 [child_env]=1
     [config]=2 [libcurl]=2 [crypto]=2 [fdtable]=2 [cache]=2 [disk_cache]=2
     [aws_creds.h]=0 [aws_ini]=0 [aws_creds_json]=1 [aws_creds_process]=2 [aws_creds_http]=3
