@@ -122,3 +122,11 @@ int parse_bool(const char *s, bool *out)
     }
     return -1;
 }
+
+int parse_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}

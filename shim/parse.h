@@ -15,5 +15,7 @@ int parse_uint(const char *s, uint64_t *out);
 int parse_duration_ms(const char *s, uint64_t *out);
 /* 1/0, yes/no, true/false, on/off (case-insensitive). */
 int parse_bool(const char *s, bool *out);
+/* The value of a hexadecimal digit, either case, or -1. */
+int parse_hex_digit(char c);
 
 #endif

@@ -15,6 +15,7 @@
 #include "s3.h"
 #include "sigv4.h"
 #include "url.h"
+#include "parse.h"
 
 #define BUCKET_MAX 63
 #define KEY_MAX 1024 /* S3's limit on a key, in bytes */
@@ -134,14 +135,6 @@ bool s3_region_learn(const char *s3url, const char *used, const char *region)
     return true;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* The key of an s3:// URL (after "BUCKET/"), percent-decoded into out; its length, or -1. */
 static ssize_t key_of(const char *s3url, char out[KEY_MAX + 1])
 {
@@ -153,7 +146,7 @@ static ssize_t key_of(const char *s3url, char out[KEY_MAX + 1])
         int hi, lo;
         if (n >= KEY_MAX)
             return -1;
-        if (*k == '%' && (hi = hex_digit(k[1])) >= 0 && (lo = hex_digit(k[2])) >= 0) {
+        if (*k == '%' && (hi = parse_hex_digit(k[1])) >= 0 && (lo = parse_hex_digit(k[2])) >= 0) {
             out[n++] = (char)(hi << 4 | lo);
             k += 2;
         } else {

@@ -17,6 +17,7 @@
 #include "s3_list.h"
 #include "sigv4.h"
 #include "url.h"
+#include "parse.h"
 
 #define PREFIX_MAX 1024   /* S3's limit on a key */
 #define PAGES_MAX 100000  /* a server that never stops saying "truncated" */
@@ -70,14 +71,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* s3url's key part, percent-decoded, with a '/' added unless empty or there: the
  * prefix a directory's entries start with. */
 static int prefix_of(const char *s3url, char *out)
@@ -90,7 +83,7 @@ static int prefix_of(const char *s3url, char *out)
         int hi, lo;
         if (n >= PREFIX_MAX)
             return -ENAMETOOLONG;
-        if (*k == '%' && (hi = hex_digit(k[1])) >= 0 && (lo = hex_digit(k[2])) >= 0) {
+        if (*k == '%' && (hi = parse_hex_digit(k[1])) >= 0 && (lo = parse_hex_digit(k[2])) >= 0) {
             out[n++] = (char)(hi << 4 | lo);
             k += 2;
         } else {
