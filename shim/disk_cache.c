@@ -21,6 +21,8 @@
 #include "disk_sys.h"
 #include "log.h"
 
+#define READ_RUN_MAX 32   /* chunks pinned at once (disk_cache_read_run) */
+
 #define COUNT(dc, field, n)                                                                 \
     (__atomic_fetch_add(&(dc)->c.field, (n), __ATOMIC_RELAXED),                             \
      __atomic_fetch_add(&(dc)->h->total.field, (n), __ATOMIC_RELAXED))
@@ -584,29 +586,17 @@ static bool hold_fast(struct disk_cache *dc, const struct disk_key *k, uint64_t 
     return true;
 }
 
-/* Find and pin chunk of k.  0, -ENOENT (counted as a miss if count), -EINPROGRESS,
- * -ENODEV. */
-static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
-                struct held *h, bool count)
+/* With the lock held: find and pin chunk of k, and move it to the head of the list.  0,
+ * -ENOENT or -EINPROGRESS. */
+static int hold_locked(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                       struct held *h)
 {
-    if (key_unset(k))
-        return -ENOENT;
-    if (hold_fast(dc, k, chunk, h))
-        return 0;
-    if (lock_index(dc))
-        return -ENODEV;
     uint32_t i = find(dc, k, chunk);
-    if (i == NIL) {
-        unlock_index(dc);
-        if (count)
-            COUNT(dc, misses, 1);
+    if (i == NIL)
         return -ENOENT;
-    }
     struct dc_slot *s = &dc->slots[i];
-    if (s->state == SLOT_FILLING) {
-        unlock_index(dc);
+    if (s->state == SLOT_FILLING)
         return -EINPROGRESS;
-    }
     h->i = i;
     h->tag = (uint64_t)(uint32_t)my_pid() << 32 |
              (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
@@ -618,9 +608,27 @@ static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
     s->tick = ++dc->h->tick;
     list_remove(dc, i);
     list_push_head(dc, i);
-    unlock_index(dc);
-    local_put(dc, k, chunk, h);
     return 0;
+}
+
+/* Find and pin chunk of k.  0, -ENOENT (counted as a miss if count), -EINPROGRESS,
+ * -ENODEV. */
+static int hold(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
+                struct held *h, bool count)
+{
+    if (key_unset(k))
+        return -ENOENT;
+    if (hold_fast(dc, k, chunk, h))
+        return 0;
+    if (lock_index(dc))
+        return -ENODEV;
+    int rc = hold_locked(dc, k, chunk, h);
+    unlock_index(dc);
+    if (rc == 0)
+        local_put(dc, k, chunk, h);
+    else if (rc == -ENOENT && count)
+        COUNT(dc, misses, 1);
+    return rc;
 }
 
 static bool slab_read(struct disk_cache *dc, void *buf, size_t len, off_t off)
@@ -747,6 +755,97 @@ bool disk_cache_has(struct disk_cache *dc, const struct disk_key *k, uint64_t ch
     bool ready = i != NIL && dc->slots[i].state == SLOT_READY;
     unlock_index(dc);
     return ready;
+}
+
+void disk_cache_detach(struct disk_cache *dc)
+{
+    if (!dc || dc->opener != my_pid() || lock_index(dc))
+        return;
+    /* Under the index lock, so that no thread of ours is halfway through a change; the
+     * exclusive OFD lock only if no other process is attached (never waited for). */
+    if (sys_ofd_lock(dc->index_fd, F_WRLCK) == 0) {
+        __atomic_store_n(&dc->h->clean, DC_CLEAN, __ATOMIC_RELEASE);
+        (void)sys_ofd_lock(dc->index_fd, F_RDLCK);
+    }
+    unlock_index(dc);
+}
+
+size_t disk_cache_ready_run(struct disk_cache *dc, const struct disk_key *k, uint64_t first,
+                            size_t max)
+{
+    if (key_unset(k) || max == 0 || lock_index(dc))
+        return 0;
+    size_t n = 0;
+    while (n < max) {
+        uint32_t i = find(dc, k, first + n);
+        if (i == NIL || dc->slots[i].state != SLOT_READY)
+            break;
+        n++;
+    }
+    unlock_index(dc);
+    return n;
+}
+
+/* Whole chunks first.. into buf: pinned with one lock (or none), read with one pread per
+ * stretch of slots that lie end to end in the slab, each block checked as in copy_held
+ * (I2).  The run stops at the first chunk that is not READY, is short, was stored by
+ * this process (-EAGAIN in disk_cache_read_at), or fails a check: that one is left to
+ * disk_cache_read_at, which counts and drops it. */
+size_t disk_cache_read_run(struct disk_cache *dc, const struct disk_key *k, uint64_t first,
+                           void *buf, size_t nchunks)
+{
+    struct held hs[READ_RUN_MAX];
+    size_t cs = dc->chunk_size, n = 0, want = nchunks < READ_RUN_MAX ? nchunks : READ_RUN_MAX;
+    if (key_unset(k) || want == 0)
+        return 0;
+    while (n < want && hold_fast(dc, k, first + n, &hs[n]))
+        n++;
+    if (n < want && lock_index(dc) == 0) {
+        size_t from = n;
+        while (n < want && hold_locked(dc, k, first + n, &hs[n]) == 0)
+            n++;
+        unlock_index(dc);
+        for (size_t j = from; j < n; j++)
+            local_put(dc, k, first + j, &hs[j]);
+    }
+    uint32_t bcrc[READ_RUN_MAX][DC_BLOCKS];
+    size_t use = 0; /* chunks whose slot CRC holds over the block CRCs as loaded */
+    while (use < n && hs[use].len == cs &&
+           !(dc->stored && __atomic_load_n(&dc->stored[hs[use].i], __ATOMIC_RELAXED) ==
+                               hs[use].seq + 1)) {
+        for (int b = 0; b < DC_BLOCKS; b++)
+            bcrc[use][b] = __atomic_load_n(&dc->slots[hs[use].i].bcrc[b], __ATOMIC_RELAXED);
+        if (chunk_crc(k, first + use, hs[use].len, bcrc[use]) != hs[use].crc)
+            break;
+        use++;
+    }
+    size_t good = 0; /* chunks read and checked, from the first */
+    bool ok = true;
+    while (ok && good < use) {
+        size_t end = good + 1; /* [good, end): slots end to end in the slab */
+        while (end < use &&
+               slot_offset(dc, hs[end].i) == slot_offset(dc, hs[end - 1].i) + (off_t)cs)
+            end++;
+        char *dst = (char *)buf + good * cs;
+        ok = slab_read(dc, dst, (end - good) * cs, slot_offset(dc, hs[good].i));
+        while (ok && good < end) {
+            for (uint32_t b = 0; ok && b < DC_BLOCKS; b++) {
+                size_t at, len = block_span(dc, hs[good].len, b, &at);
+                ok = crc32c_x4(dst + at, len) == bcrc[good][b];
+            }
+            if (ok) {
+                good++;
+                dst += cs;
+            }
+        }
+    }
+    size_t served = 0;
+    for (size_t j = 0; j < n; j++)
+        if (release(dc, &hs[j]) && j == served && j < good)
+            served++;
+    if (served)
+        COUNT(dc, hits, served);
+    return served;
 }
 
 /* The slot to reuse: the least recent FREE or READY slot no live reader pins. */

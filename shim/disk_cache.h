@@ -41,7 +41,7 @@
  *   earlier check, so bytes changed in the slab after one read are caught by the next
  *   (an earlier design checked a slot once per process and generation, and served junk
  *   written into the slab after that check).  A process also remembers where it last
- *   found a chunk READY (slot, seq: dc->local) *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
+ *   found a chunk READY (slot, seq: dc->local); reading it again takes no lock: the
  *   slot's seq still equal means the slot still holds that chunk, READY; the reader pins
  *   it and checks the seq again, then copies and checks it once more (I2).  Such a read
  *   cannot move the slot up the eviction list: it marks the slot referenced, and a claim
@@ -76,7 +76,9 @@
  *   I5 An index whose magic, format version, sizes or header CRC do not match, or whose
  *      files are missing or of the wrong size, is rebuilt empty (one log line) by a process
  *      that holds the index's exclusive OFD lock, i.e. while no other process has it open.
- *      Every user holds a shared OFD lock while attached.
+ *      Every user holds a shared OFD lock while attached.  A sound index opened that way
+ *      is repaired (disk_index_repair, force) unless the last process to leave marked it
+ *      whole (disk_cache_detach, at exit, when it was alone) and its lock is free.
  *   I6 Any I/O error, ENOSPC, EROFS or a failed check makes the tier step aside: one log
  *      line, and every later call answers "miss" / "not stored" (-ENODEV).
  *
@@ -133,6 +135,9 @@ struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chu
  * resizes it.  NULL (one log line) when there is none or it cannot be used. */
 struct disk_cache *disk_cache_attach(const char *dir);
 void disk_cache_close(struct disk_cache *dc);
+/* At exit, in the process that opened dc: if no other process is attached, mark the
+ * index as left whole, so that the next opener skips its repair pass (I5). */
+void disk_cache_detach(struct disk_cache *dc);
 /* Hands each descriptor the tier holds to place(fd), which returns the number it lives
  * at from then on (the shim moves them among its own, high and close-on-exec, so that a
  * program closing or reusing low numbers cannot take them). */
@@ -161,6 +166,15 @@ ssize_t disk_cache_read_at(struct disk_cache *dc, const struct disk_key *k, uint
                            size_t off, void *buf, size_t len);
 /* Is chunk of k READY now?  (A hint: it may be reused the next moment.) */
 bool disk_cache_has(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk);
+/* How many chunks from first on are READY, consecutively, at most max (looked up under
+ * one hold of the lock: the caller keeps max to a few hundred). */
+size_t disk_cache_ready_run(struct disk_cache *dc, const struct disk_key *k, uint64_t first,
+                            size_t max);
+/* Read whole chunks first.. (nchunks at most, each chunk_size long) into buf, with one
+ * lock or none and as few preads as their slots allow: how many leading chunks were
+ * read and checked (I2).  The chunk where it stopped is for disk_cache_read_at. */
+size_t disk_cache_read_run(struct disk_cache *dc, const struct disk_key *k, uint64_t first,
+                           void *buf, size_t nchunks);
 
 /* Reserve a slot to fill chunk of k.  0: the caller fetches, then disk_cache_fill or
  * disk_cache_abandon.  -EEXIST: a READY copy is there (read it).  -EINPROGRESS: another

@@ -90,7 +90,11 @@ struct dc_header {
      * cleared when a chunk of another version of that URL is stored.  An open finding its
      * own version there has nothing to retire: no scan.  All zero in an older index. */
     struct { uint64_t url_hash; uint8_t id[16]; } retired[DC_RETIRED];
+    /* DC_CLEAN: the last process attached detached through disk_cache_detach, leaving
+     * the lists and chains whole, and nobody attached since (an opener clears it). */
+    uint32_t clean;
 };
+#define DC_CLEAN 0x636c6e31u
 _Static_assert(sizeof(struct dc_header) <= DC_HEADER_SIZE, "index header too large");
 
 struct disk_cache {
@@ -108,6 +112,7 @@ struct disk_cache {
     void *local_mem;
     uint32_t local_mask;
     uint32_t nonce; /* atomic: makes pin tags unique within the process */
+    int32_t opener; /* the pid that opened it (a forked child does not detach it) */
     struct counters c; /* atomics */
     char dir[PATH_MAX];
 };

@@ -327,6 +327,20 @@ fail:
     return -1;
 }
 
+/* With the index to ourselves: did the last process detach cleanly, with nobody dying
+ * holding the lock since (the robust mutex says so: EOWNERDEAD, or EBUSY for a lock word
+ * from before a reboot)?  Then the lists and chains are whole, and a stale pin or fill
+ * is cleared where it is met (I4): no repair pass over every slot.  The mark is cleared
+ * either way, so that a process killed from now on makes the next opener repair. */
+static bool left_clean(struct disk_cache *dc)
+{
+    bool clean = __atomic_exchange_n(&dc->h->clean, 0, __ATOMIC_ACQ_REL) == DC_CLEAN;
+    if (!clean || pthread_mutex_trylock(&dc->h->lock) != 0)
+        return false; /* the caller sets the lock up again and repairs */
+    pthread_mutex_unlock(&dc->h->lock);
+    return true;
+}
+
 /* With the index to ourselves: reuse it when it is sound and fits the limit, else
  * rebuild it. */
 static int build_or_reuse(struct disk_cache *dc, uint64_t asked)
@@ -344,6 +358,8 @@ static int build_or_reuse(struct disk_cache *dc, uint64_t asked)
             if (map_index(dc, h.index_size))
                 return -1;
             use_mapping(dc);
+            if (left_clean(dc))
+                return 0;
             if (init_lock(dc))
                 return -1;
             disk_index_repair(dc, true);
@@ -381,6 +397,8 @@ static int adopt(struct disk_cache *dc)
     if (map_index(dc, h.index_size))
         return -1;
     use_mapping(dc);
+    /* Attached beside a process that may be detaching: its mark would outlive it. */
+    __atomic_store_n(&dc->h->clean, 0, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -418,6 +436,7 @@ struct disk_cache *disk_cache_open(const char *dir, uint64_t limit, uint32_t chu
     } else if (adopt(dc)) {
         goto fail;
     }
+    dc->opener = (int32_t)getpid();
     return dc;
 fail:
     disk_cache_close(dc);

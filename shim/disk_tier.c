@@ -51,6 +51,13 @@ static struct disk_cache *handle(void)
     return __atomic_load_n(&tier, __ATOMIC_ACQUIRE);
 }
 
+void disk_tier_detach(void)
+{
+    struct disk_cache *dc = handle();
+    if (dc)
+        disk_cache_detach(dc);
+}
+
 bool disk_tier_on(void)
 {
     return handle() != NULL;
@@ -296,6 +303,14 @@ size_t disk_tier_read(const struct disk_key *k, struct object_stats *stats, int6
     while (done < len) {
         uint64_t at = (uint64_t)offset + done, chunk = at / cs;
         size_t from = (size_t)(at % cs), n = (size_t)(cs - from);
+        if (from == 0 && len - done >= 2 * cs) {
+            /* Whole chunks: a run of them at a time. */
+            size_t got = disk_cache_read_run(dc, k, chunk, (char *)buf + done, (len - done) / cs);
+            STAT_ADD(stats, disk_hits, got);
+            done += got * cs;
+            if (got)
+                continue;
+        }
         if (n > len - done)
             n = len - done;
         ssize_t r = disk_cache_read_at(dc, k, chunk, from, (char *)buf + done, n);
@@ -309,6 +324,8 @@ size_t disk_tier_read(const struct disk_key *k, struct object_stats *stats, int6
     return done;
 }
 
+#define HELD_STEP 256 /* chunks looked up under one hold of the index lock */
+
 int64_t disk_tier_held(const struct disk_key *k, int64_t size, int64_t offset, int64_t len)
 {
     struct disk_cache *dc = handle();
@@ -319,10 +336,13 @@ int64_t disk_tier_held(const struct disk_key *k, int64_t size, int64_t offset, i
         len = size - offset;
     int64_t end = offset + len, at = offset;
     while (at < end) {
-        uint64_t chunk = (uint64_t)at / cs;
-        if (!disk_cache_has(dc, k, chunk))
+        uint64_t chunk = (uint64_t)at / cs, want = (uint64_t)(end - 1) / cs - chunk + 1;
+        if (want > HELD_STEP)
+            want = HELD_STEP;
+        size_t n = disk_cache_ready_run(dc, k, chunk, (size_t)want);
+        at = (int64_t)((chunk + n) * cs);
+        if (n < want)
             break;
-        at = (int64_t)((chunk + 1) * cs);
     }
     return (at < end ? at : end) - offset;
 }

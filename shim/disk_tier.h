@@ -36,6 +36,9 @@ void disk_tier_start(uint64_t chunk_size);
  * REMOTEIO_CACHE_DIR is set, 0 otherwise: the memory cache is given the rest, so that
  * the two together stay within the budget.  Called once, before the cache is made. */
 uint64_t disk_tier_memory_share(uint64_t cache_size);
+/* At exit, after the readahead workers stopped: leave the index marked whole if this
+ * process is the last one attached (disk_cache_detach). */
+void disk_tier_detach(void);
 bool disk_tier_on(void);
 
 /* The disk key of one version of an object (URL as mapped, ETag else Last-Modified,

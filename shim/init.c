@@ -62,6 +62,7 @@ static void stop_readahead_at_exit(void)
     if (shim_owns_state()) { /* a vfork child that calls exit() leaves its parent's alone */
         prefetch_stop(100);
         trace_exit(); /* the recordings not written yet; the waste counted */
+        disk_tier_detach();
     }
 }
 

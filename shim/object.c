@@ -383,6 +383,12 @@ static const struct prefetch_ops object_prefetch_ops = {
     .unref = prefetch_unref,
 };
 
+static int64_t held_on_disk(void *arg, int64_t offset, int64_t len)
+{
+    struct object *o = arg;
+    return disk_tier_held(&o->dkey, o->meta.size, offset, len);
+}
+
 /* The trace stored at the origin beside the object (REMOTEIO_TRACE_ORIGIN). */
 static int fetch_origin_trace(void *arg, void **buf, size_t *len)
 {
@@ -398,7 +404,8 @@ static struct trace *start_trace(struct object *o)
 {
     if (atomic_exchange(&o->trace_claimed, true))
         return atomic_load_explicit(&o->trace, memory_order_acquire);
-    struct trace_owner owner = { &object_prefetch_ops, o, &o->stats, fetch_origin_trace };
+    struct trace_owner owner = { &object_prefetch_ops, o, &o->stats, fetch_origin_trace,
+                                 held_on_disk };
     struct trace *t = trace_open(o->path, o->orig_url, o->meta.etag, o->meta.last_modified,
                                  o->meta.size, &owner);
     atomic_store_explicit(&o->trace, t, memory_order_release);
@@ -494,6 +501,12 @@ ssize_t object_preadv(struct object *o, const struct iovec *iov, int cnt, int64_
     trace_read(tr, offset, (int64_t)total);
     if (d.requests > 0)
         stats_raise(&o->stats.stream_requests_peak, (uint_fast64_t)d.requests);
+    if (d.len > 0 && disk_tier_on()) {
+        /* What the disk tier holds needs no job: a warm stream wakes no worker. */
+        int64_t held = disk_tier_held(&o->dkey, o->meta.size, d.offset, d.len);
+        d.offset += held;
+        d.len -= held;
+    }
     if (d.len > 0)
         prefetch_submit(&object_prefetch_ops, o, d.offset, d.len, d.part);
 

@@ -585,6 +585,24 @@ static bool load_base(struct trace *t, const char *dir, uint64_t budget_chunks)
     return n > 0;
 }
 
+/* Is every chunk of the stored trace on disk already?  Then a replay has nothing to do. */
+static bool all_held(const struct trace *t)
+{
+    if (!t->owner.held)
+        return false;
+    for (uint32_t i = 0; i < t->base.n; i++) {
+        int64_t off = (int64_t)(t->base.runs[i].chunk << t->chunk_shift);
+        int64_t len = (int64_t)t->base.runs[i].count << t->chunk_shift;
+        if (off >= t->size)
+            continue;
+        if (len > t->size - off)
+            len = t->size - off;
+        if (t->owner.held(t->owner.arg, off, len) < len)
+            return false;
+    }
+    return true;
+}
+
 struct trace *trace_open(const char *path, const char *url, const char *etag,
                          const char *last_modified, int64_t size, const struct trace_owner *o)
 {
@@ -644,7 +662,11 @@ struct trace *trace_open(const char *path, const char *url, const char *etag,
                                    .lead_ms = LEAD_MS,
                                    .max_range_chunks = (uint32_t)(RANGE_BYTES >> t->chunk_shift) ?
                                                        (uint32_t)(RANGE_BYTES >> t->chunk_shift) : 1 };
-        t->rp = replay_new(t->base.runs, t->base.n, &p);
+        if (all_held(t))
+            log_msg(LOG_INFO, "%s: the %u chunks of its trace are in the disk cache: no replay",
+                    path, t->base.chunks);
+        else
+            t->rp = replay_new(t->base.runs, t->base.n, &p);
     }
     t->recording = mode == MODE_RECORD || mode == MODE_AUTO;
     pthread_mutex_lock(&trace_lock);

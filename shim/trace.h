@@ -60,6 +60,8 @@ struct trace_owner {
     /* The trace stored at the origin (trace_origin.h), asked for when there is none here
      * and REMOTEIO_TRACE_ORIGIN is on: 0 and a malloc'd *buf, or a negative errno. */
     int (*fetch_origin)(void *arg, void **buf, size_t *len);
+    /* How many bytes from offset on the disk cache holds already (0 without one). */
+    int64_t (*held)(void *arg, int64_t offset, int64_t len);
 };
 
 /* The trace of one object version, made at its first open: NULL when tracing is off, has

@@ -304,13 +304,20 @@ vm_boot_replay() {
 beside_disk_cache() {
     local env=(REMOTEIO_TRACE_DIR= REMOTEIO_CACHE_DIR="$T/cd" REMOTEIO_DISK_CACHE_SIZE=64M)
     out=$(run img 3 0 "$T/st.cd1" "${env[@]}")
+    inside=$(find "$T/cd" -name '*.trace' | wc -l)
+    rm -rf "$T/cd" # a cold cache; the trace beside it stays
     out2=$(run img 3 0 "$T/st.cd2" "${env[@]}")
     n=$(ls "$T/cd.traces" 2>/dev/null | grep -c '\.trace$')
-    inside=$(find "$T/cd" -name '*.trace' | wc -l)
     [ "$out" = "reads done, bad=0" ] && [ "$out2" = "reads done, bad=0" ] && [ "$n" = 1 ] && [ "$inside" = 0 ] &&
         [ "$(stat_of "$T/st.cd2" trace_chunks_replayed)" -gt 0 ] &&
         ok "disk cache on: the trace is in $(basename "$T/cd.traces"), beside the cache, and replays" ||
         fail "disk cache on" "$out / $out2; $n traces beside, $inside inside; $(cat "$T/st.cd2" "$T/st.cd2.err")"
+    # Warm: every traced chunk is on disk, so nothing is replayed (one line says so).
+    out3=$(run img 3 0 "$T/st.cd3" "${env[@]}" REMOTEIO_LOG=info)
+    [ "$out3" = "reads done, bad=0" ] && [ "$(stat_of "$T/st.cd3" trace_chunks_replayed)" = 0 ] &&
+        [ "$(grep -c 'are in the disk cache: no replay' "$T/st.cd3.err")" = 1 ] &&
+        ok "disk cache warm: no replay, one line" ||
+        fail "disk cache warm" "$out3; $(cat "$T/st.cd3" "$T/st.cd3.err")"
     chmod 777 "$T/cd.traces"
     out=$(run img 3 0 "$T/st.cd3" "${env[@]}")
     [ "$out" = "reads done, bad=0" ] && [ "$(grep -c 'not a directory only this user can write' "$T/st.cd3.err")" = 1 ] &&

@@ -11,7 +11,9 @@
  * stop the tier, junk in the eviction list's links of a cache in use is repaired (no
  * access outside the slot table); reads straight from the slab, zombie and late fillers,
  * cheap retiring (test_direct); a failed fill or an abandon gives its slot back at once
- * (test_failed_claims).  Scratch space under argv[1] (default /tmp).
+ * (test_failed_claims); runs of chunks read with one lock and few preads (test_runs); a
+ * clean detach spares the next opener its repair, unless a process died holding the
+ * lock since (test_clean_detach).  Scratch space under argv[1] (default /tmp).
  * Prints "N passed, N failed". */
 #include <errno.h>
 #include <signal.h>
@@ -684,6 +686,127 @@ static void test_failed_claims(void)
     disk_cache_close(dc);
 }
 
+/* Runs of whole chunks (disk_cache_read_run, disk_cache_ready_run), read by another
+ * process: right bytes; the run stops at a missing chunk and at one that fails its check,
+ * which disk_cache_read_at then reports. */
+static void test_runs(void)
+{
+    char dir[4200], slab[4300];
+    path_of(dir, sizeof dir, "runs");
+    snprintf(slab, sizeof slab, "%s/slab", dir);
+    struct disk_cache *dc = disk_cache_open(dir, 4 * MiB, CS);
+    CHECK(dc != NULL, "open runs");
+    if (!dc)
+        return;
+    struct disk_key k;
+    disk_key_make(dc, &k, "http://127.0.0.1/runs", "v", 10 * MiB);
+    for (uint64_t c = 0; c < 6; c++)
+        fill_chunk(dc, &k, 9, 1, c);
+    CHECK(disk_cache_ready_run(dc, &k, 0, 10) == 6, "ready run: 6 chunks");
+    CHECK(disk_cache_ready_run(dc, &k, 4, 10) == 2, "ready run from 4: 2 chunks");
+    pid_t pid = fork();
+    if (pid == 0) {
+        static uint8_t run[8 * CS];
+        struct disk_cache *d2 = disk_cache_attach(dir);
+        int bad = !d2;
+        if (d2) {
+            bad |= disk_cache_read_run(d2, &k, 0, run, 6) != 6;
+            for (uint64_t c = 0; c < 6 && !bad; c++) {
+                pattern_fill(want, CS, 9, 1, c);
+                bad |= memcmp(run + c * CS, want, CS) != 0;
+            }
+            bad |= (disk_cache_read_run(d2, &k, 4, run, 4) != 2) << 1;
+            disk_cache_close(d2);
+        }
+        _exit(bad);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "another process reads a run right, and it stops at a missing chunk (%d)",
+          WEXITSTATUS(status));
+    /* One flipped byte in chunk 3's slot: the run stops there. */
+    uint32_t slot3 = NIL;
+    for (uint32_t i = 0; i < dc->nslots; i++)
+        if (dc->slots[i].state == SLOT_READY && dc->slots[i].chunk == 3)
+            slot3 = i;
+    int fd = open(slab, O_RDWR);
+    uint8_t b = 0;
+    off_t at = (off_t)slot3 * CS + 40000;
+    CHECK(slot3 != NIL && fd >= 0 && pread(fd, &b, 1, at) == 1 && (b ^= 1, pwrite(fd, &b, 1, at) == 1),
+          "flip a byte of chunk 3");
+    close(fd);
+    pid = fork();
+    if (pid == 0) {
+        static uint8_t run[8 * CS];
+        struct disk_cache *d2 = disk_cache_attach(dir);
+        int bad = !d2 || disk_cache_read_run(d2, &k, 0, run, 6) != 3 ||
+                  disk_cache_read_at(d2, &k, 3, 0, run, CS) != -EBADMSG;
+        if (d2)
+            disk_cache_close(d2);
+        _exit(bad);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "a flipped byte in chunk 3: the run gives chunks 0-2; chunk 3 alone fails its check");
+    struct disk_cache_stats st;
+    disk_cache_stats(dc, &st);
+    flip_every_slot(slab, st.slots, 5000);
+    pid = fork();
+    if (pid == 0) {
+        static uint8_t run[8 * CS];
+        struct disk_cache *d2 = disk_cache_attach(dir);
+        int bad = !d2 || disk_cache_read_run(d2, &k, 0, run, 6) != 0 ||
+                  disk_cache_read_at(d2, &k, 0, 0, run, CS) != -EBADMSG;
+        if (d2)
+            disk_cache_close(d2);
+        _exit(bad);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "a flipped byte stops the run; the chunk read alone fails its check");
+    disk_cache_close(dc);
+}
+
+/* A pin of a dead process planted in slot 0: cleared by the repair an opener alone runs,
+ * kept (cleared only where met) when the last process detached cleanly.  After such a
+ * detach, a process that dies holding the index lock makes the next opener repair. */
+static bool stale_pin_kept(const char *dir, bool detach, bool die_locked)
+{
+    struct disk_cache *dc = disk_cache_open(dir, 4 * MiB, CS);
+    if (!dc)
+        return false;
+    dc->slots[0].pins[DC_PINS - 1].tag = (uint64_t)0x7ffffff0 << 32 | 1;
+    dc->slots[0].pins[DC_PINS - 1].until_ms = UINT64_MAX / 2;
+    if (detach)
+        disk_cache_detach(dc);
+    if (die_locked) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            pthread_mutex_lock(&dc->h->lock);
+            _exit(0);
+        }
+        waitpid(pid, NULL, 0);
+    }
+    disk_cache_close(dc);
+    dc = disk_cache_open(dir, 4 * MiB, CS);
+    if (!dc)
+        return false;
+    bool kept = dc->slots[0].pins[DC_PINS - 1].tag != 0;
+    bool cleared_mark = dc->h->clean == 0;
+    disk_cache_close(dc);
+    return kept && cleared_mark;
+}
+
+static void test_clean_detach(void)
+{
+    char dir[4200];
+    path_of(dir, sizeof dir, "detach");
+    CHECK(!stale_pin_kept(dir, false, false), "no clean detach: the opener repairs");
+    CHECK(stale_pin_kept(dir, true, false), "clean detach: no repair pass at the next open");
+    CHECK(!stale_pin_kept(dir, true, true), "clean detach, then a death holding the lock: repaired");
+}
+
 int main(int argc, char **argv)
 {
     snprintf(root, sizeof root, "%s/unit-disk-cache.XXXXXX", argc > 1 ? argv[1] : "/tmp");
@@ -700,6 +823,8 @@ int main(int argc, char **argv)
     test_refusals();
     test_junk_links();
     test_failed_claims();
+    test_runs();
+    test_clean_detach();
     char cmd[4300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)
