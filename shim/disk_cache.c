@@ -509,26 +509,56 @@ static bool release(struct disk_cache *dc, struct held *h)
  * READY, pinned, without the index lock.  The copy's own seq check (I2) still decides.
  * Such a read cannot move the slot in the eviction list; it sets the slot's ref word,
  * and victim() gives a slot with ref set a second chance (to the head). */
-static struct dc_local *local_entry(const struct disk_cache *dc, const struct disk_key *k,
-                                    uint64_t chunk)
+static size_t local_index(const struct disk_cache *dc, const struct disk_key *k,
+                          uint64_t chunk)
 {
     uint64_t a;
     memcpy(&a, k->id + 8, 8);
     uint64_t x = (a ^ chunk * 0x9e3779b97f4a7c15ULL) * 0xc2b2ae3d27d4eb4fULL;
-    return &dc->local[(x >> 32) & dc->local_mask];
+    return (size_t)((x >> 32) & dc->local_mask);
 }
 
+/* Does entry e remember (k, chunk)?  Read as a seqlock: the words are one write's. */
+static bool local_match(const struct dc_local *e, const struct disk_key *k, uint64_t chunk,
+                        uint64_t *ss, uint64_t *lc)
+{
+    uint64_t v1 = __atomic_load_n(&e->ver, __ATOMIC_ACQUIRE);
+    if (v1 == 0 || (v1 & 1))
+        return false;
+    uint64_t id0 = __atomic_load_n(&e->id[0], __ATOMIC_ACQUIRE);
+    uint64_t id1 = __atomic_load_n(&e->id[1], __ATOMIC_ACQUIRE);
+    uint64_t uh = __atomic_load_n(&e->url_hash, __ATOMIC_ACQUIRE);
+    uint64_t ch = __atomic_load_n(&e->chunk, __ATOMIC_ACQUIRE);
+    *ss = __atomic_load_n(&e->slot_seq, __ATOMIC_ACQUIRE);
+    *lc = __atomic_load_n(&e->len_crc, __ATOMIC_ACQUIRE);
+    if (__atomic_load_n(&e->ver, __ATOMIC_RELAXED) != v1)
+        return false;
+    uint64_t id[2];
+    memcpy(id, k->id, 16);
+    return id0 == id[0] && id1 == id[1] && uh == k->url_hash && ch == chunk;
+}
+
+/* Two ways per chunk (entries i and i ^ 1, neighbouring lines): two chunks that hash
+ * alike do not evict each other on every read. */
 static void local_put(struct disk_cache *dc, const struct disk_key *k, uint64_t chunk,
                       const struct held *h)
 {
     if (!dc->local)
         return;
-    struct dc_local *e = local_entry(dc, k, chunk);
+    size_t at = local_index(dc, k, chunk);
+    struct dc_local *e = &dc->local[at];
+    uint64_t ss, lc;
+    if (__atomic_load_n(&e->ver, __ATOMIC_RELAXED) != 0 && !local_match(e, k, chunk, &ss, &lc)) {
+        struct dc_local *other = &dc->local[at ^ 1];
+        if (__atomic_load_n(&other->ver, __ATOMIC_RELAXED) == 0 ||
+            local_match(other, k, chunk, &ss, &lc) || (chunk & 1))
+            e = other;
+    }
     uint64_t v = __atomic_load_n(&e->ver, __ATOMIC_RELAXED);
     if ((v & 1) || !__atomic_compare_exchange_n(&e->ver, &v, v + 1, false, __ATOMIC_ACQ_REL,
                                                 __ATOMIC_RELAXED))
         return; /* another thread writes it: leave it */
-    /* Release stores, acquire loads in hold_fast: a reader that sees one new word sees
+    /* Release stores, acquire loads in local_match: a reader that sees one new word sees
      * the odd ver too (no fences: TSan does not model them). */
     uint64_t id[2];
     memcpy(id, k->id, 16);
@@ -548,22 +578,13 @@ static bool hold_fast(struct disk_cache *dc, const struct disk_key *k, uint64_t 
 {
     if (!dc->local || off(dc))
         return false;
-    struct dc_local *e = local_entry(dc, k, chunk);
-    uint64_t v1 = __atomic_load_n(&e->ver, __ATOMIC_ACQUIRE);
-    if (v1 == 0 || (v1 & 1))
+    size_t at = local_index(dc, k, chunk);
+    uint64_t ss, lc;
+    if (!local_match(&dc->local[at], k, chunk, &ss, &lc) &&
+        !local_match(&dc->local[at ^ 1], k, chunk, &ss, &lc))
         return false;
-    uint64_t id0 = __atomic_load_n(&e->id[0], __ATOMIC_ACQUIRE);
-    uint64_t id1 = __atomic_load_n(&e->id[1], __ATOMIC_ACQUIRE);
-    uint64_t uh = __atomic_load_n(&e->url_hash, __ATOMIC_ACQUIRE);
-    uint64_t ch = __atomic_load_n(&e->chunk, __ATOMIC_ACQUIRE);
-    uint64_t ss = __atomic_load_n(&e->slot_seq, __ATOMIC_ACQUIRE);
-    uint64_t lc = __atomic_load_n(&e->len_crc, __ATOMIC_ACQUIRE);
-    if (__atomic_load_n(&e->ver, __ATOMIC_RELAXED) != v1)
-        return false;
-    uint64_t id[2];
-    memcpy(id, k->id, 16);
     uint32_t i = (uint32_t)(ss >> 32), seq = (uint32_t)ss;
-    if (id0 != id[0] || id1 != id[1] || uh != k->url_hash || ch != chunk || i >= dc->nslots)
+    if (i >= dc->nslots)
         return false;
     struct dc_slot *s = &dc->slots[i];
     if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq)
@@ -780,6 +801,10 @@ size_t disk_cache_ready_run(struct disk_cache *dc, const struct disk_key *k, uin
         uint32_t i = find(dc, k, first + n);
         if (i == NIL || dc->slots[i].state != SLOT_READY)
             break;
+        /* Remembered, so that the read that follows takes no lock. */
+        struct held h = { .i = i, .seq = __atomic_load_n(&dc->slots[i].seq, __ATOMIC_ACQUIRE),
+                          .len = dc->slots[i].len, .crc = dc->slots[i].crc };
+        local_put(dc, k, first + n, &h);
         n++;
     }
     unlock_index(dc);

@@ -224,7 +224,7 @@ static void use_mapping(struct disk_cache *dc)
     /* Lazily touched; NULL: disk_cache_read_at knows no own chunk. */
     dc->stored = calloc(dc->nslots, sizeof *dc->stored);
     free(dc->local_mem);
-    uint32_t n = 1;
+    uint32_t n = 2; /* two ways at least (disk_cache.c, local_put) */
     while (n < dc->nslots && n < DC_LOCAL_MAX)
         n <<= 1;
     /* One entry per cache line (calloc aligns to 16 only); NULL: every read locks. */
