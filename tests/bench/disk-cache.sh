@@ -5,7 +5,11 @@
 #            process: its memory cache is empty) vs dd of the same local file; page cache
 #            warm for both
 #   random   fio randread 4k, 8 processes, 5 s, on the warm disk cache vs the local file
-#   cold     the first read with the disk cache on (an empty one) vs off
+#   cold     the first read with the disk cache on (an empty one) vs off, from the
+#            loopback nginx (with the CPU each side's process used) and from one like
+#            the bench's s3 profile (20 ms first byte, 100 MiB/s per connection); on a
+#            new cache directory and on one emptied by `remoteio cache clear` (whose slab
+#            pages the page cache holds already)
 #   rss      peak RSS of that dd reading from a disk cache of BENCH_DISK (2G) vs the
 #            memory cache (REMOTEIO_CACHE_SIZE, 256M) + 32 MiB
 #   8 at once  BENCH_READERS (8) processes reading the file at once on an empty disk
@@ -38,20 +42,26 @@ mbps() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 shimmed() { env LD_PRELOAD="$SHIM" "$@"; }
 
-local_dd=() warm_dd=() cold_on=() cold_off=()
+local_dd=() warm_dd=() cold_on=() cold_off=() cold_emptied=()
 for round in $(seq "$REPEAT"); do
     rm -rf "$T/cache"
     cold_off+=("$(mbps shimmed dd if=/r/big of=/dev/null bs=1M)")
     cold_on+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
     warm_dd+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
     local_dd+=("$(mbps dd if="$W/big" of=/dev/null bs=1M)")
+    # An emptied cache (remoteio cache clear) rather than a new one: the slab's pages are
+    # in the page cache already, so the fill does not pay the host for new pages.
+    REMOTEIO_CACHE_DIR="$T/cache" "$TOP/build/remoteio-cache" clear >/dev/null
+    cold_emptied+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
 done
+em=$(printf '%s\n' "${cold_emptied[@]}" | median)
 l=$(printf '%s\n' "${local_dd[@]}" | median)
 w=$(printf '%s\n' "${warm_dd[@]}" | median)
 on=$(printf '%s\n' "${cold_on[@]}" | median)
 off=$(printf '%s\n' "${cold_off[@]}" | median)
 echo "warm sequential dd bs=1M, $SIZE bytes: disk cache $w MB/s, local file $l MB/s: $(awk -v a="$w" -v b="$l" 'BEGIN { printf "%.2f", a / b }')x (runs: ${warm_dd[*]} / ${local_dd[*]})"
 echo "cold sequential dd bs=1M: disk cache on $on MB/s, off $off MB/s: $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }')x (runs: ${cold_on[*]} / ${cold_off[*]})"
+echo "cold sequential dd bs=1M, emptied cache: disk cache on $em MB/s, off $off MB/s: $(awk -v a="$em" -v b="$off" 'BEGIN { printf "%.2f", a / b }')x (runs: ${cold_emptied[*]} / ${cold_off[*]})"
 
 if command -v fio >/dev/null; then
     iops() {
@@ -71,6 +81,36 @@ if [ -x /usr/bin/time ]; then
     kib=$(tail -1 "$T/rss")
     bound=$(( (256 + 32) * 1024 ))
     echo "rss: dd of $SIZE bytes from a $DISK disk cache, 256M memory cache: peak $((kib / 1024)) MiB (bound $((bound / 1024)) MiB: $([ "$kib" -le $bound ] && echo within || echo OVER))"
+fi
+
+# What writing the cache costs in CPU (the reader's process: its threads, the writer's
+# included; nginx not counted): on loopback the cold read is bound by the host's cores,
+# so that cost shows in the figure above.
+cpu_of() { /usr/bin/time -f '%U %S' -o "$T/cpu" "$@" >/dev/null 2>&1; awk '{ printf "%.2f", $1 + $2 }' "$T/cpu"; }
+if [ -x /usr/bin/time ]; then
+    rm -rf "$T/cache"
+    c_off=$(cpu_of env LD_PRELOAD="$SHIM" dd if=/r/big of=/dev/null bs=1M)
+    c_on=$(cpu_of env LD_PRELOAD="$SHIM" REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)
+    REMOTEIO_CACHE_DIR="$T/cache" "$TOP/build/remoteio-cache" clear >/dev/null
+    c_em=$(cpu_of env LD_PRELOAD="$SHIM" REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)
+    echo "cold read CPU (user + system seconds of the reading process, $(nproc) cores): disk cache on $c_on s (new cache), $c_em s (emptied), off $c_off s"
+fi
+
+# The same cold read from an origin like the bench's s3 profile (tests/bench/run.sh: 20 ms
+# to the first byte, 100 MiB/s per connection), where the network sets the pace.
+if [ -f /usr/lib/nginx/modules/ngx_http_echo_module.so ]; then
+    lan_origin=$ORIGIN lan_log=$NGINX_LOG
+    start_nginx "$W" "location / { echo_sleep 0.02; echo_exec @file; } location @file { limit_rate 100m; }"
+    s3_on=() s3_off=()
+    for round in $(seq "$REPEAT"); do
+        REMOTEIO_CACHE_DIR="$T/cache" "$TOP/build/remoteio-cache" clear >/dev/null
+        s3_off+=("$(mbps shimmed env REMOTEIO_MAP="/r/=$ORIGIN/" dd if=/r/big of=/dev/null bs=1M)")
+        s3_on+=("$(mbps shimmed env REMOTEIO_MAP="/r/=$ORIGIN/" REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
+    done
+    on=$(printf '%s\n' "${s3_on[@]}" | median)
+    off=$(printf '%s\n' "${s3_off[@]}" | median)
+    echo "cold sequential dd bs=1M, s3-like origin, emptied cache: disk cache on $on MB/s, off $off MB/s: $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }')x (runs: ${s3_on[*]} / ${s3_off[*]})"
+    ORIGIN=$lan_origin NGINX_LOG=$lan_log
 fi
 
 # 8 readers of the same image at once on an empty disk cache (a host booting 8 VMs from
