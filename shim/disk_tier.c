@@ -132,11 +132,13 @@ struct wjob {
 
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t cond; /* a job was queued, or one finished */
+    pthread_cond_t work;    /* a job was queued (the writer waits on it) */
+    pthread_cond_t room;    /* a buffer came back (one waiter woken per buffer) */
+    pthread_cond_t drained; /* busy reached 0 */
     struct wjob *jobs, *free, *head, *tail;
     char *arena;
     size_t njobs, busy; /* busy: jobs queued or being written */
-    size_t waiters;     /* threads waiting for a job to finish (drain, readahead) */
+    size_t room_waiters, drain_waiters; /* threads waiting on room, drained */
     bool idle;          /* the writer waits for a job */
     pid_t pid;          /* the process whose thread runs (0: none) */
     bool failed;        /* could not start: write on the fetching thread */
@@ -149,7 +151,7 @@ static void *writer_main(void *arg)
     for (;;) {
         while (!wq.head) {
             wq.idle = true;
-            pthread_cond_wait(&wq.cond, &wq.lock);
+            pthread_cond_wait(&wq.work, &wq.lock);
         }
         wq.idle = false;
         struct wjob *j = wq.head;
@@ -162,8 +164,10 @@ static void *writer_main(void *arg)
         j->next = wq.free;
         wq.free = j;
         wq.busy--;
-        if (wq.waiters)
-            pthread_cond_broadcast(&wq.cond);
+        if (wq.room_waiters)
+            pthread_cond_signal(&wq.room);
+        if (wq.busy == 0 && wq.drain_waiters)
+            pthread_cond_broadcast(&wq.drained);
     }
     return NULL;
 }
@@ -195,10 +199,10 @@ static void writer_drain(void)
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
         until.tv_sec += WRITE_DRAIN_MS / 1000;
-        wq.waiters++;
-        while (wq.busy > 0 && pthread_cond_timedwait(&wq.cond, &wq.lock, &until) == 0)
+        wq.drain_waiters++;
+        while (wq.busy > 0 && pthread_cond_timedwait(&wq.drained, &wq.lock, &until) == 0)
             ;
-        wq.waiters--;
+        wq.drain_waiters--;
     }
     pthread_mutex_unlock(&wq.lock);
 }
@@ -226,7 +230,9 @@ static bool writer_running(struct disk_cache *dc)
         }
         for (size_t i = 0; i < wq.njobs; i++)
             wq.jobs[i].buf = wq.arena + i * cs;
-        cond_init_monotonic(&wq.cond);
+        cond_init_monotonic(&wq.work);
+        cond_init_monotonic(&wq.room);
+        cond_init_monotonic(&wq.drained);
         pthread_atfork(writer_prepare, writer_parent, writer_child);
         atexit(writer_drain);
         writer_reset();
@@ -260,10 +266,10 @@ static bool store(struct disk_cache *dc, const struct disk_claim *c, const void 
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        wq.waiters++;
-        while (!wq.free && pthread_cond_timedwait(&wq.cond, &wq.lock, &until) == 0)
+        wq.room_waiters++;
+        while (!wq.free && pthread_cond_timedwait(&wq.room, &wq.lock, &until) == 0)
             ;
-        wq.waiters--;
+        wq.room_waiters--;
     }
     struct wjob *j = running ? wq.free : NULL;
     if (j) {
@@ -284,7 +290,7 @@ static bool store(struct disk_cache *dc, const struct disk_claim *c, const void 
         wq.head = j;
     wq.tail = j;
     if (wq.idle)
-        pthread_cond_broadcast(&wq.cond);
+        pthread_cond_signal(&wq.work);
     pthread_mutex_unlock(&wq.lock);
     return true;
 }
