@@ -321,7 +321,9 @@ void disk_index_repair(struct disk_cache *dc, bool force)
         h->n_ready++;
         h->used += dc->slots[order[k]].len;
     }
-    for (uint32_t i = 0; i < dc->nslots; i++)
+    /* Free slots are taken from the tail: lowest index first, so that chunks claimed in
+     * order lie end to end in the slab and a run of them is read with one pread. */
+    for (uint32_t i = dc->nslots; i-- > 0;)
         if (dc->slots[i].state == SLOT_FREE)
             list_push_tail(dc, i);
     free(order);
@@ -1169,7 +1171,7 @@ size_t disk_cache_clear(struct disk_cache *dc, const struct disk_key *k)
     size_t n = 0;
     if (lock_index(dc))
         return 0;
-    for (uint32_t i = 0; i < dc->nslots; i++) {
+    for (uint32_t i = dc->nslots; i-- > 0;) { /* the lowest ends at the tail (repair) */
         struct dc_slot *s = &dc->slots[i];
         if (s->state == SLOT_READY && (!k || same_key(&s->key, k))) {
             drop(dc, i);
@@ -1186,7 +1188,7 @@ size_t disk_cache_clear_url(struct disk_cache *dc, const char *url)
     if (disk_key_make(dc, &k, url, "", 0) || lock_index(dc))
         return 0;
     size_t n = 0;
-    for (uint32_t i = 0; i < dc->nslots; i++) {
+    for (uint32_t i = dc->nslots; i-- > 0;) { /* the lowest ends at the tail (repair) */
         struct dc_slot *s = &dc->slots[i];
         if (s->state == SLOT_READY && s->key.url_hash == k.url_hash) {
             drop(dc, i);

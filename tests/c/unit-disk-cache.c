@@ -178,7 +178,9 @@ static void test_basics(void)
 
     struct disk_cache_stats s;
     disk_cache_stats(dc, &s);
-    CHECK(s.takeovers == 2, "takeovers %llu", (unsigned long long)s.takeovers);
+    /* b7's; the dead filler's b6 is taken over too unless a claim's sweep freed it first
+     * (I4: either, at once). */
+    CHECK(s.takeovers == 1 || s.takeovers == 2, "takeovers %llu", (unsigned long long)s.takeovers);
     CHECK(s.writes == 7 && s.bytes_written == 7 * CS, "writes %llu", (unsigned long long)s.writes);
     CHECK(s.hits == 8, "hits %llu", (unsigned long long)s.hits);
     CHECK(s.ready == 7 && s.used == 7 * CS && s.filling == 0, "ready %llu used %llu filling %llu",
