@@ -3,7 +3,7 @@
 # nginx on loopback with no delay:
 #   warm     sequential dd bs=1M of a file every chunk of which is in the disk cache (a new
 #            process: its memory cache is empty) vs dd of the same local file; page cache
-#            warm for both
+#            warm for both, the fill's dirty pages written back (sync) before
 #   random   fio randread 4k, 8 processes, 5 s, on the warm disk cache vs the local file
 #   cold     the first read with the disk cache on (an empty one) vs off, from the
 #            loopback nginx (with the CPU each side's process used) and from one like
@@ -47,19 +47,23 @@ for round in $(seq "$REPEAT"); do
     rm -rf "$T/cache"
     cold_off+=("$(mbps shimmed dd if=/r/big of=/dev/null bs=1M)")
     cold_on+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
+    sync # the fill's dirty pages written back first, not during the warm read
     warm_dd+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
     local_dd+=("$(mbps dd if="$W/big" of=/dev/null bs=1M)")
     # An emptied cache (remoteio cache clear) rather than a new one: the slab's pages are
     # in the page cache already, so the fill does not pay the host for new pages.
     REMOTEIO_CACHE_DIR="$T/cache" "$TOP/build/remoteio-cache" clear >/dev/null
     cold_emptied+=("$(mbps shimmed env REMOTEIO_CACHE_DIR="$T/cache" dd if=/r/big of=/dev/null bs=1M)")
+    sync
 done
+# The median of each round's ratio too: the host's speed drifts between rounds.
+round_ratio=$(for i in "${!warm_dd[@]}"; do awk -v a="${warm_dd[$i]}" -v b="${local_dd[$i]}" 'BEGIN { printf "%.2f\n", a / b }'; done | median)
 em=$(printf '%s\n' "${cold_emptied[@]}" | median)
 l=$(printf '%s\n' "${local_dd[@]}" | median)
 w=$(printf '%s\n' "${warm_dd[@]}" | median)
 on=$(printf '%s\n' "${cold_on[@]}" | median)
 off=$(printf '%s\n' "${cold_off[@]}" | median)
-echo "warm sequential dd bs=1M, $SIZE bytes: disk cache $w MB/s, local file $l MB/s: $(awk -v a="$w" -v b="$l" 'BEGIN { printf "%.2f", a / b }')x (runs: ${warm_dd[*]} / ${local_dd[*]})"
+echo "warm sequential dd bs=1M, $SIZE bytes: disk cache $w MB/s, local file $l MB/s: $(awk -v a="$w" -v b="$l" 'BEGIN { printf "%.2f", a / b }')x (runs: ${warm_dd[*]} / ${local_dd[*]}; median of the rounds' ratios ${round_ratio}x)"
 echo "cold sequential dd bs=1M: disk cache on $on MB/s, off $off MB/s: $(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.2f", a / b }')x (runs: ${cold_on[*]} / ${cold_off[*]})"
 echo "cold sequential dd bs=1M, emptied cache: disk cache on $em MB/s, off $off MB/s: $(awk -v a="$em" -v b="$off" 'BEGIN { printf "%.2f", a / b }')x (runs: ${cold_emptied[*]} / ${cold_off[*]})"
 
