@@ -12,7 +12,7 @@
 #include "disk_cache.h"
 
 #define DC_MAGIC "RIODCIDX"
-#define DC_FORMAT 3 /* 2: dc_slot.ref; 3: dc_slot.bcrc */
+#define DC_FORMAT 4 /* 2: dc_slot.ref; 3: dc_slot.bcrc; 4: a read's fields first */
 #define DC_HEADER_SIZE 4096
 #define DC_PINS 6
 #define DC_BLOCKS 16 /* a chunk's blocks, each with its own CRC (dc_slot.bcrc) */
@@ -48,23 +48,25 @@ struct dc_local {
 } __attribute__((aligned(64)));
 #define DC_LOCAL_MAX 65536 /* entries at most (64 bytes each, touched as used) */
 
-/* 64-byte aligned, what a read touches first: a lock-free read (disk_cache.c) loads seq,
- * takes pins[0] and sets ref, all in the slot's first cache line. */
+/* 64-byte aligned.  What a read touches is in the first 128 bytes, two neighbouring
+ * cache lines: a lock-free read (disk_cache.c) loads seq, len and crc, the block CRCs,
+ * takes one of the first pins and sets ref; the rest is for the locked paths. */
 struct dc_slot {
     uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
     uint32_t ref;      /* set by a read that took no lock: a second chance in victim().  Atomic */
+    uint32_t len, crc;
+    /* READY: CRC32C (crc32c_x4) of each block of chunk_size / DC_BLOCKS bytes (the last
+     * one short when len is); crc covers them with the key, the chunk index and len.
+     * Atomic words (read by lock-free readers). */
+    uint32_t bcrc[DC_BLOCKS];
     struct dc_pin pins[DC_PINS];
     struct disk_key key;
     uint64_t chunk;
     uint64_t tick;     /* last use (h->tick), the LRU order */
     uint64_t lease_ms; /* FILLING, ORPHAN: the owner's deadline */
-    uint32_t state, len, crc;
+    uint32_t state;
     int32_t owner;     /* FILLING, ORPHAN: the filler's pid */
     uint32_t hnext, prev, next;
-    /* READY: CRC32C (crc32c_x4) of each block of chunk_size / DC_BLOCKS bytes (the last
-     * one short when len is); crc covers them with the key, the chunk index and len.
-     * Atomic words (read by lock-free readers). */
-    uint32_t bcrc[DC_BLOCKS];
 } __attribute__((aligned(64)));
 
 struct counters {
@@ -109,7 +111,8 @@ struct disk_cache {
     int disabled; /* atomic */
     uint32_t *stored;   /* per slot: seq + 1 when this process published it (atomics) */
     struct dc_local *local; /* local_mask + 1 entries (in local_mem), or NULL */
-    void *local_mem;
+    void *local_mem;   /* its mapping, local_len bytes */
+    size_t local_len;
     uint32_t local_mask;
     uint32_t nonce; /* atomic: makes pin tags unique within the process */
     int32_t opener; /* the pid that opened it (a forked child does not detach it) */

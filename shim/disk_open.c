@@ -208,9 +208,20 @@ static int map_index(struct disk_cache *dc, uint64_t index_size)
                  strerror(errno));
         return -1;
     }
+    /* Huge pages where the kernel can: a read's lookups land anywhere in the slot table,
+     * and with small pages each costs a TLB miss as well as a cache miss. */
+    sys_advise_huge(p, index_size);
     dc->h = p;
     dc->map_len = index_size;
     return 0;
+}
+
+static void local_map_free(struct disk_cache *dc)
+{
+    if (dc->local_mem)
+        sys_munmap(dc->local_mem, dc->local_len);
+    dc->local_mem = NULL;
+    dc->local = NULL;
 }
 
 static void use_mapping(struct disk_cache *dc)
@@ -223,14 +234,22 @@ static void use_mapping(struct disk_cache *dc)
     free(dc->stored);
     /* Lazily touched; NULL: disk_cache_read_at knows no own chunk. */
     dc->stored = calloc(dc->nslots, sizeof *dc->stored);
-    free(dc->local_mem);
+    local_map_free(dc);
     uint32_t n = 2; /* two ways at least (disk_cache.c, local_put) */
     while (n < dc->nslots && n < DC_LOCAL_MAX)
         n <<= 1;
-    /* One entry per cache line (calloc aligns to 16 only); NULL: every read locks. */
-    dc->local_mem = calloc(n + 1, sizeof *dc->local);
-    dc->local = dc->local_mem ? (struct dc_local *)(((uintptr_t)dc->local_mem + 63) & ~(uintptr_t)63)
-                              : NULL;
+    /* Anonymous memory, touched as used, in huge pages where the kernel gives them (it
+     * is read at random, one entry per read); NULL: every read locks. */
+    size_t len = (size_t)n * sizeof *dc->local, huge = (size_t)2 << 20;
+    size_t span = len < huge ? len : len + huge;
+    void *p = sys_mmap_anon(span);
+    if (p != MAP_FAILED) {
+        uintptr_t at = len < huge ? (uintptr_t)p : ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
+        sys_advise_huge((void *)at, len);
+        dc->local_mem = p;
+        dc->local_len = span;
+        dc->local = (struct dc_local *)at;
+    }
     dc->local_mask = n - 1;
 }
 
@@ -481,6 +500,6 @@ void disk_cache_close(struct disk_cache *dc)
     if (dc->dirfd >= 0)
         sys_close(dc->dirfd);
     free(dc->stored);
-    free(dc->local_mem);
+    local_map_free(dc);
     free(dc);
 }
