@@ -47,6 +47,11 @@
  *   cannot move the slot up the eviction list: it marks the slot referenced, and a claim
  *   walking the list moves a referenced slot to the head instead of reusing it (a second
  *   chance, as in CLOCK).
+ *   A large read takes its whole chunks as a run (disk_cache_read_run): pinned with one
+ *   hold of the lock at most, read with one pread per stretch of slots that lie end to
+ *   end in the slab (free slots are reused lowest index first, so chunks claimed in order
+ *   do), each block checked as above.  What a read touches of a slot is in its first two
+ *   cache lines, fetched together.
  *
  * Invariants
  *   I1 The files' sizes and allocations are fixed when the index is built; no call grows
