@@ -21,7 +21,6 @@
 #include "disk_sys.h"
 #include "log.h"
 
-#define READ_RUN_MAX 32   /* chunks pinned at once (disk_cache_read_run) */
 
 #define COUNT(dc, field, n)                                                                 \
     (__atomic_fetch_add(&(dc)->c.field, (n), __ATOMIC_RELAXED),                             \
@@ -590,9 +589,8 @@ static bool hold_fast(struct disk_cache *dc, const struct disk_key *k, uint64_t 
     if (i >= dc->nslots)
         return false;
     struct dc_slot *s = &dc->slots[i];
-    /* Both of the slot's read lines at once (seq and block CRCs; the pins, to be
-     * written): their two misses overlap instead of following each other. */
-    __builtin_prefetch(s, 0);
+    /* The slot's second line (the rest of the block CRCs, the pins, to be written) while
+     * the first one's seq is loaded: the two misses overlap. */
     __builtin_prefetch((const char *)s + 64, 1);
     if (__atomic_load_n(&s->seq, __ATOMIC_ACQUIRE) != seq)
         return false;
@@ -791,11 +789,32 @@ void disk_cache_detach(struct disk_cache *dc)
         return;
     /* Under the index lock, so that no thread of ours is halfway through a change; the
      * exclusive OFD lock only if no other process is attached (never waited for). */
-    if (sys_ofd_lock(dc->index_fd, F_WRLCK) == 0) {
+    uint32_t boot = disk_boot_id();
+    if (boot && dc->h->n_filling == 0 && sys_ofd_lock(dc->index_fd, F_WRLCK) == 0) {
+        dc->h->clean_boot = boot;
         __atomic_store_n(&dc->h->clean, DC_CLEAN, __ATOMIC_RELEASE);
         (void)sys_ofd_lock(dc->index_fd, F_RDLCK);
     }
     unlock_index(dc);
+}
+
+uint32_t disk_boot_id(void)
+{
+    static uint32_t id; /* atomic: the same for the whole boot */
+    uint32_t v = __atomic_load_n(&id, __ATOMIC_RELAXED);
+    if (v)
+        return v;
+    char buf[64];
+    int fd = sys_openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id", O_RDONLY, 0);
+    if (fd < 0)
+        return 0;
+    ssize_t r = sys_pread(fd, buf, sizeof buf, 0);
+    sys_close(fd);
+    if (r < 16)
+        return 0;
+    v = crc32c(0, buf, (size_t)r) | 1u;
+    __atomic_store_n(&id, v, __ATOMIC_RELAXED);
+    return v;
 }
 
 size_t disk_cache_ready_run(struct disk_cache *dc, const struct disk_key *k, uint64_t first,
@@ -826,8 +845,9 @@ size_t disk_cache_ready_run(struct disk_cache *dc, const struct disk_key *k, uin
 size_t disk_cache_read_run(struct disk_cache *dc, const struct disk_key *k, uint64_t first,
                            void *buf, size_t nchunks)
 {
-    struct held hs[READ_RUN_MAX];
-    size_t cs = dc->chunk_size, n = 0, want = nchunks < READ_RUN_MAX ? nchunks : READ_RUN_MAX;
+    struct held hs[DISK_READ_RUN_MAX];
+    size_t cs = dc->chunk_size, n = 0;
+    size_t want = nchunks < DISK_READ_RUN_MAX ? nchunks : DISK_READ_RUN_MAX;
     if (key_unset(k) || want == 0)
         return 0;
     while (n < want && hold_fast(dc, k, first + n, &hs[n]))
@@ -840,7 +860,7 @@ size_t disk_cache_read_run(struct disk_cache *dc, const struct disk_key *k, uint
         for (size_t j = from; j < n; j++)
             local_put(dc, k, first + j, &hs[j]);
     }
-    uint32_t bcrc[READ_RUN_MAX][DC_BLOCKS];
+    uint32_t bcrc[DISK_READ_RUN_MAX][DC_BLOCKS];
     size_t use = 0; /* chunks whose slot CRC holds over the block CRCs as loaded */
     while (use < n && hs[use].len == cs &&
            !(dc->stored && __atomic_load_n(&dc->stored[hs[use].i], __ATOMIC_RELAXED) ==

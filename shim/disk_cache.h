@@ -175,6 +175,7 @@ bool disk_cache_has(struct disk_cache *dc, const struct disk_key *k, uint64_t ch
  * one hold of the lock: the caller keeps max to a few hundred). */
 size_t disk_cache_ready_run(struct disk_cache *dc, const struct disk_key *k, uint64_t first,
                             size_t max);
+#define DISK_READ_RUN_MAX 32 /* chunks one disk_cache_read_run pins at once, at most */
 /* Read whole chunks first.. (nchunks at most, each chunk_size long) into buf, with one
  * lock or none and as few preads as their slots allow: how many leading chunks were
  * read and checked (I2).  The chunk where it stopped is for disk_cache_read_at. */

@@ -49,8 +49,9 @@ struct dc_local {
 #define DC_LOCAL_MAX 65536 /* entries at most (64 bytes each, touched as used) */
 
 /* 64-byte aligned.  What a read touches is in the first 128 bytes, two neighbouring
- * cache lines: a lock-free read (disk_cache.c) loads seq, len and crc, the block CRCs,
- * takes one of the first pins and sets ref; the rest is for the locked paths. */
+ * cache lines: a lock-free read (disk_cache.c) loads seq and the block CRCs (its length
+ * and CRC come from the process's map), takes one of the first pins and sets ref; a
+ * locked one reads len and crc here too; the rest is for the locked paths. */
 struct dc_slot {
     uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
     uint32_t ref;      /* set by a read that took no lock: a second chance in victim().  Atomic */
@@ -93,8 +94,9 @@ struct dc_header {
      * own version there has nothing to retire: no scan.  All zero in an older index. */
     struct { uint64_t url_hash; uint8_t id[16]; } retired[DC_RETIRED];
     /* DC_CLEAN: the last process attached detached through disk_cache_detach, leaving
-     * the lists and chains whole, and nobody attached since (an opener clears it). */
-    uint32_t clean;
+     * the lists and chains whole and no slot FILLING, in the boot clean_boot names
+     * (disk_boot_id), and nobody attached since (an opener clears it). */
+    uint32_t clean, clean_boot;
 };
 #define DC_CLEAN 0x636c6e31u
 _Static_assert(sizeof(struct dc_header) <= DC_HEADER_SIZE, "index header too large");
@@ -119,6 +121,10 @@ struct disk_cache {
     struct counters c; /* atomics */
     char dir[PATH_MAX];
 };
+
+/* A hash of this boot's id (/proc/sys/kernel/random/boot_id), never 0; 0 when it cannot
+ * be read.  Leases and pids mean nothing across a reboot. */
+uint32_t disk_boot_id(void);
 
 /* One log line, then every call answers "miss" / "not stored". */
 void disk_step_aside(struct disk_cache *dc, const char *what, int err);

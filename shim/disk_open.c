@@ -208,9 +208,6 @@ static int map_index(struct disk_cache *dc, uint64_t index_size)
                  strerror(errno));
         return -1;
     }
-    /* Huge pages where the kernel can: a read's lookups land anywhere in the slot table,
-     * and with small pages each costs a TLB miss as well as a cache miss. */
-    sys_advise_huge(p, index_size);
     dc->h = p;
     dc->map_len = index_size;
     return 0;
@@ -346,18 +343,26 @@ fail:
     return -1;
 }
 
-/* With the index to ourselves: did the last process detach cleanly, with nobody dying
- * holding the lock since (the robust mutex says so: EOWNERDEAD, or EBUSY for a lock word
- * from before a reboot)?  Then the lists and chains are whole, and a stale pin or fill
- * is cleared where it is met (I4): no repair pass over every slot.  The mark is cleared
- * either way, so that a process killed from now on makes the next opener repair. */
+/* With the index to ourselves: did the last process detach cleanly, in this boot, with
+ * no slot FILLING, and nobody dying holding the lock since (the robust mutex says so:
+ * EOWNERDEAD, or EBUSY for a lock word from before a reboot)?  Then the lists and chains
+ * are whole, and a stale pin or fill is cleared where it is met (I4): no repair pass over
+ * every slot.  The mark is cleared either way, so that a process killed from now on
+ * makes the next opener repair. */
 static bool left_clean(struct disk_cache *dc)
 {
-    bool clean = __atomic_exchange_n(&dc->h->clean, 0, __ATOMIC_ACQ_REL) == DC_CLEAN;
-    if (!clean || pthread_mutex_trylock(&dc->h->lock) != 0)
-        return false; /* the caller sets the lock up again and repairs */
-    pthread_mutex_unlock(&dc->h->lock);
-    return true;
+    struct dc_header *h = dc->h;
+    bool clean = __atomic_exchange_n(&h->clean, 0, __ATOMIC_ACQ_REL) == DC_CLEAN &&
+                 h->clean_boot == disk_boot_id() && h->clean_boot != 0 && h->n_filling == 0;
+    int rc = pthread_mutex_trylock(&h->lock);
+    if (rc == EOWNERDEAD) { /* ours now: hand it back whole before it is set up again */
+        pthread_mutex_consistent(&h->lock);
+        pthread_mutex_unlock(&h->lock);
+        return false;
+    }
+    if (rc == 0)
+        pthread_mutex_unlock(&h->lock);
+    return clean && rc == 0; /* else the caller sets the lock up again and repairs */
 }
 
 /* With the index to ourselves: reuse it when it is sound and fits the limit, else

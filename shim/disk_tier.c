@@ -310,12 +310,18 @@ size_t disk_tier_read(const struct disk_key *k, struct object_stats *stats, int6
         uint64_t at = (uint64_t)offset + done, chunk = at / cs;
         size_t from = (size_t)(at % cs), n = (size_t)(cs - from);
         if (from == 0 && len - done >= 2 * cs) {
-            /* Whole chunks: a run of them at a time. */
-            size_t got = disk_cache_read_run(dc, k, chunk, (char *)buf + done, (len - done) / cs);
+            /* Whole chunks: a run of them at a time; the chunk a run stops at (if it
+             * does) is read alone below, which says why. */
+            size_t ask = (len - done) / cs;
+            if (ask > DISK_READ_RUN_MAX)
+                ask = DISK_READ_RUN_MAX;
+            size_t got = disk_cache_read_run(dc, k, chunk, (char *)buf + done, ask);
             STAT_ADD(stats, disk_hits, got);
             done += got * cs;
-            if (got)
+            if (got == ask || done >= len)
                 continue;
+            chunk += got;
+            n = (size_t)cs;
         }
         if (n > len - done)
             n = len - done;
@@ -346,6 +352,8 @@ int64_t disk_tier_held(const struct disk_key *k, int64_t size, int64_t offset, i
         if (want > HELD_STEP)
             want = HELD_STEP;
         size_t n = disk_cache_ready_run(dc, k, chunk, (size_t)want);
+        if (n == 0)
+            break; /* at stays where the held bytes end (or offset) */
         at = (int64_t)((chunk + n) * cs);
         if (n < want)
             break;

@@ -13,7 +13,8 @@
  * cheap retiring (test_direct); a failed fill or an abandon gives its slot back at once
  * (test_failed_claims); runs of chunks read with one lock and few preads (test_runs); a
  * clean detach spares the next opener its repair, unless a process died holding the
- * lock since (test_clean_detach).  Scratch space under argv[1] (default /tmp).
+ * lock since, the mark is from another boot or a slot was left FILLING
+ * (test_clean_detach).  Scratch space under argv[1] (default /tmp).
  * Prints "N passed, N failed". */
 #include <errno.h>
 #include <signal.h>
@@ -773,15 +774,24 @@ static void test_runs(void)
 /* A pin of a dead process planted in slot 0: cleared by the repair an opener alone runs,
  * kept (cleared only where met) when the last process detached cleanly.  After such a
  * detach, a process that dies holding the index lock makes the next opener repair. */
-static bool stale_pin_kept(const char *dir, bool detach, bool die_locked)
+enum detach_case { NO_DETACH, DETACH, DETACH_OTHER_BOOT, DETACH_FILLING };
+
+static bool stale_pin_kept(const char *dir, enum detach_case how, bool die_locked)
 {
     struct disk_cache *dc = disk_cache_open(dir, 4 * MiB, CS);
     if (!dc)
         return false;
     dc->slots[0].pins[DC_PINS - 1].tag = (uint64_t)0x7ffffff0 << 32 | 1;
     dc->slots[0].pins[DC_PINS - 1].until_ms = UINT64_MAX / 2;
-    if (detach)
+    struct disk_key k;
+    struct disk_claim c;
+    disk_key_make(dc, &k, "http://127.0.0.1/detach", "v", MiB);
+    if (how == DETACH_FILLING && disk_cache_claim(dc, &k, 0, &c) != 0)
+        return false;
+    if (how != NO_DETACH)
         disk_cache_detach(dc);
+    if (how == DETACH_OTHER_BOOT)
+        dc->h->clean_boot ^= 2; /* as if marked before a reboot */
     if (die_locked) {
         pid_t pid = fork();
         if (pid == 0) {
@@ -804,9 +814,11 @@ static void test_clean_detach(void)
 {
     char dir[4200];
     path_of(dir, sizeof dir, "detach");
-    CHECK(!stale_pin_kept(dir, false, false), "no clean detach: the opener repairs");
-    CHECK(stale_pin_kept(dir, true, false), "clean detach: no repair pass at the next open");
-    CHECK(!stale_pin_kept(dir, true, true), "clean detach, then a death holding the lock: repaired");
+    CHECK(!stale_pin_kept(dir, NO_DETACH, false), "no clean detach: the opener repairs");
+    CHECK(stale_pin_kept(dir, DETACH, false), "clean detach: no repair pass at the next open");
+    CHECK(!stale_pin_kept(dir, DETACH, true), "clean detach, then a death holding the lock: repaired");
+    CHECK(!stale_pin_kept(dir, DETACH_OTHER_BOOT, false), "a mark from another boot: repaired");
+    CHECK(!stale_pin_kept(dir, DETACH_FILLING, false), "a slot left FILLING: no mark, repaired");
 }
 
 int main(int argc, char **argv)
