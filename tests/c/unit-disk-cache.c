@@ -689,6 +689,25 @@ static void test_failed_claims(void)
     disk_cache_close(dc);
 }
 
+/* In another process: a run of chunks 0-5 gives the first `good` of them, and chunk
+ * `good` read alone fails its check. */
+static bool run_stops_at(const char *dir, const struct disk_key *k, size_t good)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        static uint8_t run[8 * CS];
+        struct disk_cache *d2 = disk_cache_attach(dir);
+        int bad = !d2 || disk_cache_read_run(d2, k, 0, run, 6) != good ||
+                  disk_cache_read_at(d2, k, good, 0, run, CS) != -EBADMSG;
+        if (d2)
+            disk_cache_close(d2);
+        _exit(bad);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 /* Runs of whole chunks (disk_cache_read_run, disk_cache_ready_run), read by another
  * process: right bytes; the run stops at a missing chunk and at one that fails its check,
  * which disk_cache_read_at then reports. */
@@ -739,35 +758,12 @@ static void test_runs(void)
     CHECK(slot3 != NIL && fd >= 0 && pread(fd, &b, 1, at) == 1 && (b ^= 1, pwrite(fd, &b, 1, at) == 1),
           "flip a byte of chunk 3");
     close(fd);
-    pid = fork();
-    if (pid == 0) {
-        static uint8_t run[8 * CS];
-        struct disk_cache *d2 = disk_cache_attach(dir);
-        int bad = !d2 || disk_cache_read_run(d2, &k, 0, run, 6) != 3 ||
-                  disk_cache_read_at(d2, &k, 3, 0, run, CS) != -EBADMSG;
-        if (d2)
-            disk_cache_close(d2);
-        _exit(bad);
-    }
-    waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+    CHECK(run_stops_at(dir, &k, 3),
           "a flipped byte in chunk 3: the run gives chunks 0-2; chunk 3 alone fails its check");
     struct disk_cache_stats st;
     disk_cache_stats(dc, &st);
     flip_every_slot(slab, st.slots, 5000);
-    pid = fork();
-    if (pid == 0) {
-        static uint8_t run[8 * CS];
-        struct disk_cache *d2 = disk_cache_attach(dir);
-        int bad = !d2 || disk_cache_read_run(d2, &k, 0, run, 6) != 0 ||
-                  disk_cache_read_at(d2, &k, 0, 0, run, CS) != -EBADMSG;
-        if (d2)
-            disk_cache_close(d2);
-        _exit(bad);
-    }
-    waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-          "a flipped byte stops the run; the chunk read alone fails its check");
+    CHECK(run_stops_at(dir, &k, 0), "a flipped byte stops the run; the chunk read alone fails its check");
     disk_cache_close(dc);
 }
 
