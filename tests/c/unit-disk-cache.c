@@ -553,12 +553,29 @@ static void test_refusals(void)
     }
 }
 
+/* DIR/index mapped a second time, shared (as another process, or junk written into the
+ * file, would see it); MAP_FAILED when it cannot be. */
+static void *map_index(const char *dir, size_t *len)
+{
+    char index[4300];
+    snprintf(index, sizeof index, "%s/index", dir);
+    int fd = open(index, O_RDWR);
+    struct stat st;
+    void *map = fd >= 0 && fstat(fd, &st) == 0
+                    ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                    : MAP_FAILED;
+    if (fd >= 0)
+        close(fd); /* the mapping stays */
+    *len = map == MAP_FAILED ? 0 : (size_t)st.st_size;
+    return map;
+}
+
 /* The eviction list's links of a cache in use overwritten through another mapping (as
  * junk written into DIR/index would): hits, claims and fills go on, right bytes, no
  * access outside the slot table (before: a segfault in list_remove). */
 static void test_junk_links(void)
 {
-    char dir[4200], index[4300];
+    char dir[4200];
     path_of(dir, sizeof dir, "links");
     struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
     CHECK(dc != NULL, "open links");
@@ -568,13 +585,9 @@ static void test_junk_links(void)
     disk_key_make(dc, &k, "http://127.0.0.1/links", "v", 100 * MiB);
     for (uint64_t c = 0; c < 8; c++)
         fill_chunk(dc, &k, 5, 1, c);
-    snprintf(index, sizeof index, "%s/index", dir);
-    int fd = open(index, O_RDWR);
-    struct stat st;
-    void *map = fd >= 0 && fstat(fd, &st) == 0
-                    ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                    : MAP_FAILED;
-    CHECK(map != MAP_FAILED, "map %s", index);
+    size_t map_len;
+    void *map = map_index(dir, &map_len);
+    CHECK(map != MAP_FAILED, "map %s/index", dir);
     if (map == MAP_FAILED) {
         disk_cache_close(dc);
         return;
@@ -598,8 +611,7 @@ static void test_junk_links(void)
         hits += hit(dc, &k, 5, 1, c);
     CHECK(hits == 8, "chunks stored after the junk are served: %d of 8", hits);
     CHECK(h->head < h->nslots && h->tail < h->nslots, "the list's ends are slots again");
-    munmap(map, (size_t)st.st_size);
-    close(fd);
+    munmap(map, map_len);
     disk_cache_close(dc);
 }
 
@@ -625,7 +637,7 @@ static int child_claim(struct disk_cache *dc, const struct disk_key *k, uint64_t
  * links), the tier stepped aside before the fill, or before an abandon. */
 static void test_failed_claims(void)
 {
-    char dir[4200], index[4300];
+    char dir[4200];
     path_of(dir, sizeof dir, "failed");
     struct disk_cache *dc = disk_cache_open(dir, 2 * MiB, CS);
     CHECK(dc != NULL, "open failed");
@@ -638,23 +650,17 @@ static void test_failed_claims(void)
     struct disk_claim c1;
     CHECK(disk_cache_claim(dc, &k, 10, &c1) == 0, "claim chunk 10");
     CHECK(child_claim(dc, &k, 10) == 1, "chunk 10 is another process's fill meanwhile");
-    snprintf(index, sizeof index, "%s/index", dir);
-    int fd = open(index, O_RDWR);
-    struct stat st;
-    void *map = fd >= 0 && fstat(fd, &st) == 0
-                    ? mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-                    : MAP_FAILED;
-    CHECK(map != MAP_FAILED, "map %s", index);
+    size_t map_len;
+    void *map = map_index(dir, &map_len);
+    CHECK(map != MAP_FAILED, "map %s/index", dir);
     if (map != MAP_FAILED) {
         struct dc_header *h = map;
         h->head = 0x7ffffff0u; /* junk in a link: the next claim repairs the index */
         struct disk_claim c2;
         CHECK(disk_cache_claim(dc, &k, 11, &c2) == 0, "claim chunk 11 (repairs the index)");
         disk_cache_abandon(dc, &c2);
-        munmap(map, (size_t)st.st_size);
+        munmap(map, map_len);
     }
-    if (fd >= 0)
-        close(fd);
     pattern_fill(want, CS, 6, 1, 10);
     CHECK(disk_cache_fill(dc, &c1, want, CS) == -ESTALE, "its seq moved: the fill is stale");
     uint64_t t0 = now_ms();
@@ -772,18 +778,21 @@ static void test_runs(void)
  * detach, a process that dies holding the index lock makes the next opener repair. */
 enum detach_case { NO_DETACH, DETACH, DETACH_OTHER_BOOT, DETACH_FILLING };
 
-static bool stale_pin_kept(const char *dir, enum detach_case how, bool die_locked)
+/* 1: the pin was kept (no repair), 0: cleared (repaired), -1: the test could not run. */
+static int stale_pin_kept(const char *dir, enum detach_case how, bool die_locked)
 {
     struct disk_cache *dc = disk_cache_open(dir, 4 * MiB, CS);
     if (!dc)
-        return false;
+        return -1;
     dc->slots[0].pins[DC_PINS - 1].tag = (uint64_t)0x7ffffff0 << 32 | 1;
     dc->slots[0].pins[DC_PINS - 1].until_ms = UINT64_MAX / 2;
     struct disk_key k;
     struct disk_claim c;
     disk_key_make(dc, &k, "http://127.0.0.1/detach", "v", MiB);
-    if (how == DETACH_FILLING && disk_cache_claim(dc, &k, 0, &c) != 0)
-        return false;
+    if (how == DETACH_FILLING && disk_cache_claim(dc, &k, 0, &c) != 0) {
+        disk_cache_close(dc);
+        return -1;
+    }
     if (how != NO_DETACH)
         disk_cache_detach(dc);
     if (how == DETACH_OTHER_BOOT)
@@ -799,22 +808,23 @@ static bool stale_pin_kept(const char *dir, enum detach_case how, bool die_locke
     disk_cache_close(dc);
     dc = disk_cache_open(dir, 4 * MiB, CS);
     if (!dc)
-        return false;
+        return -1;
     bool kept = dc->slots[0].pins[DC_PINS - 1].tag != 0;
-    bool cleared_mark = dc->h->clean == 0;
+    bool cleared_mark = dc->h->clean == 0; /* every opener clears it */
     disk_cache_close(dc);
-    return kept && cleared_mark;
+    return cleared_mark ? kept : -1;
 }
 
 static void test_clean_detach(void)
 {
     char dir[4200];
     path_of(dir, sizeof dir, "detach");
-    CHECK(!stale_pin_kept(dir, NO_DETACH, false), "no clean detach: the opener repairs");
-    CHECK(stale_pin_kept(dir, DETACH, false), "clean detach: no repair pass at the next open");
-    CHECK(!stale_pin_kept(dir, DETACH, true), "clean detach, then a death holding the lock: repaired");
-    CHECK(!stale_pin_kept(dir, DETACH_OTHER_BOOT, false), "a mark from another boot: repaired");
-    CHECK(!stale_pin_kept(dir, DETACH_FILLING, false), "a slot left FILLING: no mark, repaired");
+    CHECK(stale_pin_kept(dir, NO_DETACH, false) == 0, "no clean detach: the opener repairs");
+    CHECK(stale_pin_kept(dir, DETACH, false) == 1, "clean detach: no repair pass at the next open");
+    CHECK(stale_pin_kept(dir, DETACH, true) == 0,
+          "clean detach, then a death holding the lock: repaired");
+    CHECK(stale_pin_kept(dir, DETACH_OTHER_BOOT, false) == 0, "a mark from another boot: repaired");
+    CHECK(stale_pin_kept(dir, DETACH_FILLING, false) == 0, "a slot left FILLING: no mark, repaired");
 }
 
 int main(int argc, char **argv)
