@@ -143,6 +143,51 @@ static void list_push_tail(struct disk_cache *dc, uint32_t i)
     dc->h->tail = i;
 }
 
+/* Recencies: when a slot took its place in the list, or was last read without the lock.
+ * 16 ms steps of the monotonic clock, never 0 (0: none, or unknown after a repair). */
+static uint32_t recency(uint64_t now_ms) { return (uint32_t)(now_ms >> 4) | 1u; }
+
+static bool later(uint32_t a, uint32_t b) { return b == 0 || (int32_t)(a - b) > 0; }
+
+/* Put slot i just behind slot j (on the tail side). */
+static void list_insert_behind(struct disk_cache *dc, uint32_t j, uint32_t i)
+{
+    struct dc_slot *s = &dc->slots[i], *t = &dc->slots[j];
+    if (links_bad(dc, dc->h->head, dc->h->tail) || links_bad(dc, t->prev, t->next)) {
+        disk_index_repair(dc, false);
+        return;
+    }
+    s->prev = j;
+    s->next = t->next;
+    if (s->next != NIL)
+        dc->slots[s->next].prev = i;
+    else
+        dc->h->tail = i;
+    t->next = i;
+}
+
+#define PLACE_STEPS 64 /* how far victim() carries a slot toward the head */
+
+/* Slot i, last read at recency r, moved toward the head past the slots that took their
+ * place before r (PLACE_STEPS of them at most): its place in the LRU order. */
+static void place_by_recency(struct disk_cache *dc, uint32_t i, uint32_t r)
+{
+    struct dc_slot *s = &dc->slots[i];
+    uint32_t j = s->prev;
+    for (int k = 0; k < PLACE_STEPS && j != NIL && j < dc->nslots &&
+                    !later(dc->slots[j].moved, r); k++)
+        j = dc->slots[j].prev;
+    list_remove(dc, i);
+    s->moved = r;
+    if (j == NIL || j >= dc->nslots) {
+        s->tick = ++dc->h->tick;
+        list_push_head(dc, i);
+    } else {
+        s->tick = dc->slots[j].tick;
+        list_insert_behind(dc, j, i);
+    }
+}
+
 static void bump(struct disk_cache *dc, struct dc_slot *s)
 {
     __atomic_fetch_add(&s->seq, 1, __ATOMIC_RELEASE);
@@ -288,9 +333,12 @@ void disk_index_repair(struct disk_cache *dc, bool force)
     for (uint32_t i = 0; i < dc->nslots; i++) {
         struct dc_slot *s = &dc->slots[i];
         s->prev = s->next = s->hnext = NIL;
-        if (force)
+        if (force) { /* and the recencies, whose clock may be another boot's */
             for (int p = 0; p < DC_PINS; p++)
                 s->pins[p].tag = 0;
+            s->moved = 0;
+            __atomic_store_n(&s->ref, 0, __ATOMIC_RELAXED);
+        }
         if (s->state == SLOT_FILLING && (force || filler_gone(s, now)))
             s->state = !force && filler_alive(s->owner) ? SLOT_ORPHAN : SLOT_FREE;
         if (s->state == SLOT_ORPHAN && (force || orphan_gone(s, now)))
@@ -409,7 +457,7 @@ static void block_crcs(const struct disk_cache *dc, uint32_t len, const void *da
 {
     for (uint32_t b = 0; b < DC_BLOCKS; b++) {
         size_t at, n = block_span(dc, len, b, &at);
-        bcrc[b] = n ? crc32c_x4((const char *)data + at, n) : 0;
+        bcrc[b] = n ? crc32c(0, (const char *)data + at, n) : 0;
     }
 }
 
@@ -508,8 +556,11 @@ static bool release(struct disk_cache *dc, struct held *h)
  * A later read of it checks that slot i's seq is still seq (every change of a slot's
  * identity or state moves it), pins it, and checks again: the slot is then that chunk,
  * READY, pinned, without the index lock.  The copy's own seq check (I2) still decides.
- * Such a read cannot move the slot in the eviction list; it sets the slot's ref word,
- * and victim() gives a slot with ref set a second chance (to the head). */
+ * Such a read cannot move the slot in the eviction list; it writes the time of its use
+ * in the slot's ref word (a recency: the monotonic clock in 16 ms steps, shared by the
+ * processes of one boot), and victim() moves a slot read since it last moved to where
+ * that time puts it, not to the head: a chunk read an hour ago does not outlive one
+ * filled a minute ago. */
 static size_t local_index(const struct disk_cache *dc, const struct disk_key *k,
                           uint64_t chunk)
 {
@@ -596,7 +647,8 @@ static bool hold_fast(struct disk_cache *dc, const struct disk_key *k, uint64_t 
         return false;
     h->tag = (uint64_t)(uint32_t)my_pid() << 32 |
              (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
-    h->pin = take_pin(dc, s, now_ms(), h->tag, 1);
+    uint64_t now = now_ms();
+    h->pin = take_pin(dc, s, now, h->tag, 1);
     if (!h->pin)
         return false; /* the locked path clears dead pins */
     h->i = i;
@@ -607,8 +659,9 @@ static bool hold_fast(struct disk_cache *dc, const struct disk_key *k, uint64_t 
         release(dc, h);
         return false;
     }
-    if (__atomic_load_n(&s->ref, __ATOMIC_RELAXED) == 0)
-        __atomic_store_n(&s->ref, 1, __ATOMIC_RELAXED);
+    uint32_t r = recency(now);
+    if (__atomic_load_n(&s->ref, __ATOMIC_RELAXED) != r) /* one write per 16 ms at most */
+        __atomic_store_n(&s->ref, r, __ATOMIC_RELAXED);
     return true;
 }
 
@@ -627,11 +680,13 @@ static int hold_locked(struct disk_cache *dc, const struct disk_key *k, uint64_t
     h->tag = (uint64_t)(uint32_t)my_pid() << 32 |
              (__atomic_fetch_add(&dc->nonce, 1, __ATOMIC_RELAXED) | 1u);
     /* No free pin entry: copy unpinned; I2 still holds (the seq check). */
-    h->pin = take_pin(dc, s, now_ms(), h->tag, 2);
+    uint64_t now = now_ms();
+    h->pin = take_pin(dc, s, now, h->tag, 2);
     h->seq = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
     h->len = s->len;
     h->crc = s->crc;
     s->tick = ++dc->h->tick;
+    s->moved = recency(now);
     list_remove(dc, i);
     list_push_head(dc, i);
     return 0;
@@ -724,7 +779,7 @@ static ssize_t copy_held(struct disk_cache *dc, const struct disk_key *k, uint64
     good = good && slab_read(dc, dst, hi - lo, slot_offset(dc, h->i) + (off_t)lo);
     for (uint32_t b = (uint32_t)(lo / bs); good && b * bs < hi; b++) {
         size_t at, n = block_span(dc, h->len, b, &at);
-        good = crc32c_x4(dst + (at - lo), n) == bcrc[b];
+        good = crc32c(0, dst + (at - lo), n) == bcrc[b];
     }
     if (good && scratch && len)
         memcpy(buf, scratch + (from - lo), len);
@@ -883,7 +938,7 @@ size_t disk_cache_read_run(struct disk_cache *dc, const struct disk_key *k, uint
         while (ok && good < end) {
             for (uint32_t b = 0; ok && b < DC_BLOCKS; b++) {
                 size_t at, len = block_span(dc, hs[good].len, b, &at);
-                ok = crc32c_x4(dst + at, len) == bcrc[good][b];
+                ok = crc32c(0, dst + at, len) == bcrc[good][b];
             }
             if (ok) {
                 good++;
@@ -911,14 +966,13 @@ static uint32_t victim(struct disk_cache *dc)
             return NIL;
         }
         struct dc_slot *s = &dc->slots[i];
-        uint32_t prev = s->prev;
-        if (s->state == SLOT_READY && __atomic_load_n(&s->ref, __ATOMIC_RELAXED) &&
-            prev != NIL) {
-            /* Read without the lock since it last moved: a second chance. */
+        uint32_t prev = s->prev, r = __atomic_load_n(&s->ref, __ATOMIC_RELAXED);
+        if (s->state == SLOT_READY && r && later(r, s->moved) && prev != NIL &&
+            prev < dc->nslots && later(r, dc->slots[prev].moved)) {
+            /* Read without the lock after the slot ahead of it took its place: it moves
+             * to where that read puts it, and the walk goes on from its old place. */
             __atomic_store_n(&s->ref, 0, __ATOMIC_RELAXED);
-            s->tick = ++dc->h->tick;
-            list_remove(dc, i);
-            list_push_head(dc, i);
+            place_by_recency(dc, i, r);
         } else if (!pinned(s, now)) {
             return i;
         }
@@ -1080,6 +1134,8 @@ int disk_cache_fill(struct disk_cache *dc, const struct disk_claim *c, const voi
             __atomic_store_n(&s->bcrc[b], bcrc[b], __ATOMIC_RELAXED);
         s->state = SLOT_READY;
         s->tick = ++dc->h->tick;
+        s->moved = recency(now_ms());
+        __atomic_store_n(&s->ref, 0, __ATOMIC_RELAXED);
         list_push_head(dc, c->slot);
         dc->h->n_filling--;
         dc->h->n_ready++;
@@ -1261,7 +1317,7 @@ void disk_cache_set_leases(struct disk_cache *dc, uint64_t pin_ms, uint64_t fill
     dc->fill_lease_ms = fill_ms;
 }
 
-void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)
+static void read_stats(struct disk_cache *dc, struct disk_cache_stats *st, bool count_pins)
 {
     memset(st, 0, sizeof *st);
     st->limit = dc->limit;
@@ -1280,9 +1336,19 @@ void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)
     st->used = dc->h->used;
     st->ready = dc->h->n_ready;
     st->filling = dc->h->n_filling;
-    for (uint32_t i = 0; i < dc->nslots; i++)
+    for (uint32_t i = 0; count_pins && i < dc->nslots; i++)
         st->pinned += pinned(&dc->slots[i], now);
     unlock_index(dc);
+}
+
+void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st)
+{
+    read_stats(dc, st, true);
+}
+
+void disk_cache_usage(struct disk_cache *dc, struct disk_cache_stats *st)
+{
+    read_stats(dc, st, false);
 }
 
 void disk_cache_place_descriptors(struct disk_cache *dc, int (*place)(int fd))

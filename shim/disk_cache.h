@@ -223,6 +223,8 @@ size_t disk_cache_each(struct disk_cache *dc, disk_each_fn fn, void *arg);
 /* Release pins of dead processes and FILLING slots of dead or late fillers, everywhere. */
 size_t disk_cache_sweep(struct disk_cache *dc);
 void disk_cache_stats(struct disk_cache *dc, struct disk_cache_stats *st);
+/* The same but pinned, which takes a pass over every slot: 0. */
+void disk_cache_usage(struct disk_cache *dc, struct disk_cache_stats *st);
 /* The leases this process's pins and claims take (defaults 10 s and 30 s): a pin or claim
  * older than its lease counts as absent, even if its process lives. */
 void disk_cache_set_leases(struct disk_cache *dc, uint64_t pin_ms, uint64_t fill_ms);

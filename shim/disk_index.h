@@ -12,7 +12,7 @@
 #include "disk_cache.h"
 
 #define DC_MAGIC "RIODCIDX"
-#define DC_FORMAT 4 /* 2: dc_slot.ref; 3: dc_slot.bcrc; 4: a read's fields first */
+#define DC_FORMAT 5 /* 2: ref; 3: bcrc; 4: a read's fields first; 5: plain CRC32C, moved */
 #define DC_HEADER_SIZE 4096
 #define DC_PINS 6
 #define DC_BLOCKS 16 /* a chunk's blocks, each with its own CRC (dc_slot.bcrc) */
@@ -54,9 +54,10 @@ struct dc_local {
  * locked one reads len and crc here too; the rest is for the locked paths. */
 struct dc_slot {
     uint32_t seq;      /* bumped on every change of identity or state; futex word.  Atomic */
-    uint32_t ref;      /* set by a read that took no lock: a second chance in victim().  Atomic */
+    uint32_t ref;      /* when a read that took no lock last used it (a recency, 0: none):
+                        * victim() puts the slot where that read places it.  Atomic */
     uint32_t len, crc;
-    /* READY: CRC32C (crc32c_x4) of each block of chunk_size / DC_BLOCKS bytes (the last
+    /* READY: CRC32C of each block of chunk_size / DC_BLOCKS bytes (the last
      * one short when len is); crc covers them with the key, the chunk index and len.
      * Atomic words (read by lock-free readers). */
     uint32_t bcrc[DC_BLOCKS];
@@ -64,6 +65,7 @@ struct dc_slot {
     struct disk_key key;
     uint64_t chunk;
     uint64_t tick;     /* last use (h->tick), the LRU order */
+    uint32_t moved;    /* the recency at which it took its place in the list (0: unknown) */
     uint64_t lease_ms; /* FILLING, ORPHAN: the owner's deadline */
     uint32_t state;
     int32_t owner;     /* FILLING, ORPHAN: the filler's pid */

@@ -68,11 +68,6 @@ static inline void *sys_mmap_anon(size_t len)
     return p == -1 ? MAP_FAILED : (void *)p;
 }
 static inline int sys_munmap(void *p, size_t len) { return (int)syscall(SYS_munmap, p, len); }
-/* Advice only: a kernel without transparent huge pages says no, and that is fine. */
-static inline void sys_advise_huge(void *p, size_t len)
-{
-    (void)syscall(SYS_madvise, p, len, MADV_HUGEPAGE);
-}
 static inline ssize_t sys_getrandom(void *buf, size_t len)
 {
     return syscall(SYS_getrandom, buf, len, 0);

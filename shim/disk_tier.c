@@ -39,7 +39,7 @@ void disk_tier_start(uint64_t chunk_size)
         return;
     disk_cache_place_descriptors(dc, place_descriptor);
     struct disk_cache_stats st;
-    disk_cache_stats(dc, &st);
+    disk_cache_usage(dc, &st);
     log_info("disk cache %s: %llu bytes in %llu chunks, %llu bytes of them in use",
              config.cache_dir, (unsigned long long)st.limit, (unsigned long long)st.slots,
              (unsigned long long)st.used);
