@@ -67,8 +67,7 @@ static int hit(struct disk_cache *dc, const struct disk_key *k, uint32_t obj, ui
     return 1;
 }
 
-/* The published vectors of SipHash-2-4-128 and CRC32C, and the four-lane checksum against
- * its definition (lane j: CRC32C of the words j, j+4, ... ; the tail to lane 0). */
+/* CRC32C by its definition, one bit at a time. */
 static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t len)
 {
     crc = ~crc;
@@ -80,6 +79,8 @@ static uint32_t crc32c_bitwise(uint32_t crc, const uint8_t *p, size_t len)
     return ~crc;
 }
 
+/* The published vectors of SipHash-2-4-128 and CRC32C, and every way of computing CRC32C
+ * against its definition. */
 static void test_hashes(void)
 {
     static const uint8_t sip0[16] = { 0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6,
